@@ -1,0 +1,109 @@
+"""The acceptance policy: whether to accept a collaboration request, and why.
+
+The seed's rule, in order:
+1. the initiator's reputation (0.5 if unseen) below the trust threshold -> refuse;
+2. for ``cross_specialization`` and ``feature_development`` requests, accept if the
+   initiator's known specialization complements ours;
+3. otherwise accept while fewer than ``max_active`` sessions are active;
+4. otherwise refuse.
+Every verdict carries the rule that fired and the numbers behind it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+COMPLEMENT_TYPES = ("cross_specialization", "feature_development")
+GENERAL = "general"
+
+RULE_TRUST = "trust"
+RULE_COMPLEMENT = "complement"
+RULE_CAPACITY = "capacity"
+RULE_FULL = "capacity_full"
+RULE_OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplementTable:
+    """Which specializations complement which.
+
+    ``table[ours]`` lists the specializations that complement ``ours``. A
+    specialization missing from the table follows the default rule: different
+    specializations complement each other, and "general" complements all.
+    """
+
+    table: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, list[str] | tuple[str, ...]] | None) -> "ComplementTable":
+        return cls({k: tuple(v) for k, v in (mapping or {}).items()})
+
+    def complements(self, ours: str, theirs: str) -> bool:
+        if ours in self.table:
+            return theirs in self.table[ours]
+        return ours == GENERAL or theirs == GENERAL or ours != theirs
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A verdict with its reason: which rule fired, with the numbers."""
+
+    accept: bool
+    rule: str
+    reason: str
+    score: float
+    threshold: float
+
+    @property
+    def verdict(self) -> str:
+        return "ACCEPT" if self.accept else "REJECT"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Everything the policy may look at for one request."""
+
+    initiator: str
+    collaboration_type: str
+    score: float
+    threshold: float
+    our_specialization: str
+    initiator_specialization: str | None
+    active_sessions: int
+    max_active: int
+    observations: int = 0
+
+
+class SeedPolicy:
+    """Exactly the seed's ``_should_accept_collaboration``."""
+
+    name = "seed"
+
+    def __init__(self, complements: ComplementTable | None = None) -> None:
+        self.complements = complements or ComplementTable()
+
+    def decide(self, ctx: RequestContext) -> Decision:
+        score, threshold = ctx.score, ctx.threshold
+        if score < threshold:
+            return Decision(False, RULE_TRUST, f"reputation {score:.2f} < threshold {threshold:.2f}",
+                            score, threshold)
+        trusted = f"reputation {score:.2f} ≥ {threshold:.2f}"
+        if ctx.collaboration_type in COMPLEMENT_TYPES and ctx.initiator_specialization is not None:
+            theirs = ctx.initiator_specialization
+            if self.complements.complements(ctx.our_specialization, theirs):
+                return Decision(True, RULE_COMPLEMENT,
+                                f"{theirs} complements {ctx.our_specialization}; {trusted}",
+                                score, threshold)
+        if ctx.active_sessions < ctx.max_active:
+            return Decision(True, RULE_CAPACITY,
+                            f"{ctx.active_sessions} of {ctx.max_active} sessions active; {trusted}",
+                            score, threshold)
+        return Decision(False, RULE_FULL,
+                        f"at capacity: {ctx.active_sessions} of {ctx.max_active} sessions active",
+                        score, threshold)
+
+
+def operator_decision(accept: bool, previous: Decision) -> Decision:
+    word = "accepted" if accept else "rejected"
+    return Decision(accept, RULE_OPERATOR, f"{word} by operator (automatic: {previous.verdict} — {previous.reason})",
+                    previous.score, previous.threshold)

@@ -1,0 +1,115 @@
+"""Records of requests and collaboration sessions, on both sides of a collaboration."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .policy import Decision
+
+# Incoming request statuses
+HELD = "held"            # automatic verdict waiting out the operator's hold window
+ANSWERED = "answered"    # verdict sent
+
+# Session statuses
+ACTIVE = "active"            # running: the responder is producing / the initiator awaits a component
+VALIDATING = "validating"    # initiator: a component arrived in time and is being validated
+DELIVERED = "delivered"      # responder: component sent
+COMPLETED = "completed"      # initiator: a valid component arrived
+FAILED = "failed"
+CANCELLED = "cancelled"
+EXPIRED = "expired"          # responder: the deadline passed before production finished
+FINISHED = {DELIVERED, COMPLETED, FAILED, CANCELLED, EXPIRED}
+
+RESPONDER = "responder"
+INITIATOR = "initiator"
+
+
+class _ItemAccess:
+    """Lets a record be read like the seed's session dicts: ``session["status"]``."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
+@dataclass(slots=True, eq=False)
+class CollaborationSession(_ItemAccess):
+    key: str
+    request_id: str
+    role: str
+    peer: str
+    collaboration_type: str
+    feature: str
+    started_at: float
+    deadline_at: float
+    status: str = ACTIVE
+    detail: str = ""
+    component_key: str | None = None
+    ended_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status in (ACTIVE, VALIDATING)
+
+
+@dataclass(slots=True, eq=False)
+class IncomingRequest(_ItemAccess):
+    """A request another trainer sent us, with our verdict on it."""
+
+    key: str
+    request_id: str
+    initiator: str
+    collaboration_type: str
+    feature: str
+    deadline_s: float
+    received_at: float
+    initiator_specialization: str | None
+    decision: Decision              # the automatic verdict
+    verdict: Decision               # the verdict in force (the operator's, if overridden)
+    status: str = ANSWERED
+    hold_until: float | None = None
+    overridden: bool = False
+    session_key: str | None = None
+
+    @property
+    def deadline_at(self) -> float:
+        return self.received_at + self.deadline_s
+
+    def as_request(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "initiator": self.initiator,
+                "collaboration_type": self.collaboration_type, "feature": self.feature,
+                "deadline_s": self.deadline_s}
+
+
+@dataclass(slots=True)
+class PeerResponse:
+    accepted: bool
+    reason: str
+    overridden: bool
+    at: float
+
+
+@dataclass(slots=True, eq=False)
+class OutgoingRequest(_ItemAccess):
+    """A request we broadcast, with every answer it got."""
+
+    request_id: str
+    collaboration_type: str
+    feature: str
+    deadline_s: float
+    sent_at: float
+    recipient: str | None = None
+    responses: dict[str, PeerResponse] = field(default_factory=dict)
+
+    @property
+    def deadline_at(self) -> float:
+        return self.sent_at + self.deadline_s
+
+    @property
+    def accepted_by(self) -> list[str]:
+        return [p for p, r in self.responses.items() if r.accepted]

@@ -1,0 +1,550 @@
+"""``NetworkedKernelTrainer``: the seed's trainer as a sans-I/O state machine.
+
+Frames go in with ``handle(message, now)``, time goes in with ``tick(now)``, the
+operator's commands go in as method calls; each returns a list of actions for the
+shell to carry out and events for observers. Nothing here opens a socket, starts a
+task, reads a clock or touches a file.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any, Iterable
+
+from . import wire
+from .components import DEFAULT_MAX_COMPONENT_BYTES, build_component, check_component
+from .events import (
+    ComponentReceived, DecisionMade, HubError, Joined, PeerChanged, Produce, ProtocolProblem,
+    ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send, SessionChanged,
+    SettingsChanged, StateChanged, Validate,
+)
+from .policy import ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
+from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
+from .sessions import (
+    ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR,
+    RESPONDER, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
+)
+
+#: How many finished records of each kind are kept in memory (the feed is bounded).
+MAX_FINISHED_RECORDS = 2_000
+MAX_COMPONENTS = 500
+MAX_HOLD_S = 3_600.0
+
+
+class CommandError(ValueError):
+    """An operator command that cannot be carried out; the message says why."""
+
+
+class NetworkedKernelTrainer:
+    def __init__(self, ai_id: str, specialization: str = "general",
+                 hub_host: str = "127.0.0.1", hub_port: int = 6000,
+                 auth_token: str | None = "secret1",
+                 trust_threshold: float = 0.5,
+                 reputation_alpha: float = 0.3,
+                 *,
+                 capabilities: Iterable[str] = (),
+                 complements: ComplementTable | dict[str, list[str]] | None = None,
+                 max_active_sessions: int = 3,
+                 hold_s: float = 0.0,
+                 max_component_bytes: int = DEFAULT_MAX_COMPONENT_BYTES,
+                 history_size: int = DEFAULT_HISTORY,
+                 validator_enabled: bool = False,
+                 policy: Any = None) -> None:
+        check_unit("trust threshold", trust_threshold)
+        self.ai_id = ai_id
+        self.specialization = specialization
+        self.capabilities = list(capabilities)
+        self.hub_host = hub_host
+        self.hub_port = hub_port
+        self.auth_token = auth_token
+
+        # Reputation system (the seed's names): reputation maps peer -> score in [0, 1].
+        self.book = ReputationBook(reputation_alpha, history_size)
+        self.reputation: dict[str, float] = self.book.scores
+        self._trust_threshold = float(trust_threshold)
+
+        if not isinstance(complements, ComplementTable):
+            complements = ComplementTable.from_mapping(complements)
+        self.policy = policy or SeedPolicy(complements)
+        self.max_active_sessions = int(max_active_sessions)
+        self.hold_s = self._check_hold(hold_s)
+        self.max_component_bytes = int(max_component_bytes)
+        self.validator_enabled = validator_enabled
+
+        self.known_ai_info: dict[str, dict[str, Any]] = {}
+        self.online: set[str] = set()
+        self.collaboration_sessions: OrderedDict[str, CollaborationSession] = OrderedDict()
+        self.incoming: OrderedDict[str, IncomingRequest] = OrderedDict()
+        self.outgoing: OrderedDict[str, OutgoingRequest] = OrderedDict()
+        self.shared_knowledge: dict[str, Any] = {"benchmarks": OrderedDict()}
+        self.joined = False
+        self.now = 0.0
+
+    # ------------------------------------------------------------------
+    # Settings the operator edits live
+    @property
+    def trust_threshold(self) -> float:
+        return self._trust_threshold
+
+    @trust_threshold.setter
+    def trust_threshold(self, value: float) -> None:
+        check_unit("trust threshold", value)
+        self._trust_threshold = float(value)
+
+    @property
+    def reputation_alpha(self) -> float:
+        return self.book.alpha
+
+    @reputation_alpha.setter
+    def reputation_alpha(self, value: float) -> None:
+        self.book.set_alpha(float(value))
+
+    @staticmethod
+    def _check_hold(value: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value <= MAX_HOLD_S) \
+                or math.isnan(value):
+            raise ValueError(f"hold window must be between 0 and {MAX_HOLD_S:g} seconds, got {value!r}")
+        return float(value)
+
+    def configure(self, *, trust_threshold: float | None = None, reputation_alpha: float | None = None,
+                  hold_s: float | None = None) -> list:
+        """Apply new settings at once (validated first, all or nothing)."""
+        if trust_threshold is not None:
+            check_unit("trust threshold", trust_threshold)
+        if reputation_alpha is not None:
+            check_unit("reputation alpha", reputation_alpha)
+        if hold_s is not None:
+            self._check_hold(hold_s)
+        if trust_threshold is not None:
+            self.trust_threshold = trust_threshold
+        if reputation_alpha is not None:
+            self.reputation_alpha = reputation_alpha
+        if hold_s is not None:
+            self.hold_s = float(hold_s)
+        return [SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)]
+
+    # ------------------------------------------------------------------
+    # The seed's seam
+    def _update_reputation(self, other_ai: str, success: bool, reason: str = "",
+                           now: float | None = None) -> ScoreChange:
+        """new = alpha * outcome + (1 - alpha) * old; old is 0.5 for an unseen peer."""
+        return self.book.update(other_ai, success, reason, self.now if now is None else now)
+
+    def _should_accept_collaboration(self, collaboration_type: str, initiator: str) -> bool:
+        return self.decide(collaboration_type, initiator).accept
+
+    def decide(self, collaboration_type: str, initiator: str) -> Decision:
+        """The acceptance decision with its reason (which rule fired, with the numbers)."""
+        info = self._get_ai_info(initiator)
+        rec = self.book.records.get(initiator)
+        ctx = RequestContext(
+            initiator=initiator,
+            collaboration_type=collaboration_type,
+            score=self.reputation.get(initiator, NEUTRAL),
+            threshold=self.trust_threshold,
+            our_specialization=self.specialization,
+            initiator_specialization=info.get("specialization") if info else None,
+            active_sessions=self.active_session_count(),
+            max_active=self.max_active_sessions,
+            observations=rec.observations if rec else 0,
+        )
+        return self.policy.decide(ctx)
+
+    def _get_ai_info(self, ai_id: str) -> dict[str, Any] | None:
+        return self.known_ai_info.get(ai_id)
+
+    def active_session_count(self) -> int:
+        """Sessions in which we are producing for someone, plus held accepts."""
+        count = 0
+        for s in self.collaboration_sessions.values():
+            role = s.get("role", RESPONDER) if hasattr(s, "get") else RESPONDER
+            if s["status"] == ACTIVE and role == RESPONDER:
+                count += 1
+        count += sum(1 for r in self.incoming.values() if r.status == HELD and r.verdict.accept)
+        return count
+
+    # ------------------------------------------------------------------
+    # Connection
+    def hello(self, now: float) -> list:
+        self.now = now
+        return [Send(wire.make_message(wire.HELLO, self.ai_id, {
+            "ai_id": self.ai_id, "specialization": self.specialization,
+            "capabilities": list(self.capabilities), "protocol_version": wire.PROTOCOL_VERSION,
+        }, now))]
+
+    def disconnected(self, now: float) -> list:
+        """The hub went away: keep everything; peers' presence is unknown until we rejoin."""
+        self.now = now
+        self.joined = False
+        self.online.clear()
+        return []
+
+    # ------------------------------------------------------------------
+    # Frames in
+    def handle(self, message: wire.NetworkMessage | dict | str, now: float) -> list:
+        self.now = now
+        if not isinstance(message, wire.NetworkMessage):
+            try:
+                message = wire.parse_message(message)
+            except wire.FrameError as exc:
+                return [ProtocolProblem("hub", str(exc))]
+        handler = self._HANDLERS.get(message.type)
+        if handler is None:
+            return [ProtocolProblem(message.sender_id, f"unexpected frame type {message.type!r}")]
+        try:
+            return handler(self, message)
+        except wire.FrameError as exc:
+            return [ProtocolProblem(message.sender_id, f"{message.type}: {exc}")]
+
+    def _handle_training_sync(self, message: wire.NetworkMessage) -> list:
+        """TRAINING_SYNC answers our HELLO: cache every peer's specialization."""
+        out: list = []
+        self.joined = True
+        active = [a for a in message.payload.get("active_ais", []) if isinstance(a, str)]
+        self.online = set(active)
+        for entry in message.payload.get("collaboration_opportunities", []) or []:
+            parsed = wire.parse_peer(entry)
+            if parsed:
+                ai_id, info = parsed
+                self.known_ai_info[ai_id] = info
+                self.online.add(ai_id)
+                out.append(PeerChanged(ai_id, info, True))
+        return [Joined(active), *out]
+
+    def _handle_peer_joined(self, message: wire.NetworkMessage) -> list:
+        parsed = wire.parse_peer(message.payload)
+        if not parsed:
+            raise wire.FrameError("PEER_JOINED without ai_id and specialization")
+        ai_id, info = parsed
+        self.known_ai_info[ai_id] = info
+        self.online.add(ai_id)
+        return [PeerChanged(ai_id, info, True)]
+
+    def _handle_peer_left(self, message: wire.NetworkMessage) -> list:
+        ai_id = message.payload.get("ai_id")
+        if not isinstance(ai_id, str):
+            raise wire.FrameError("PEER_LEFT without ai_id")
+        self.online.discard(ai_id)
+        return [PeerChanged(ai_id, self.known_ai_info.get(ai_id), False)]
+
+    def _handle_error(self, message: wire.NetworkMessage) -> list:
+        code = message.payload.get("code")
+        detail = message.payload.get("detail")
+        return [HubError(str(code), str(detail) if detail is not None else "")]
+
+    # ---- the receiving side -------------------------------------------
+    def _handle_collaboration_request(self, message: wire.NetworkMessage) -> list:
+        req = wire.parse_request(message.payload)
+        initiator = message.sender_id
+        key = f"{initiator}/{req.request_id}"
+        if key in self.incoming:
+            return [ProtocolProblem(initiator, f"duplicate request {req.request_id[:8]} ignored")]
+        decision = self.decide(req.collaboration_type, initiator)
+        info = self._get_ai_info(initiator)
+        record = IncomingRequest(
+            key=key, request_id=req.request_id, initiator=initiator,
+            collaboration_type=req.collaboration_type, feature=req.feature, deadline_s=req.deadline_s,
+            received_at=self.now, initiator_specialization=info.get("specialization") if info else None,
+            decision=decision, verdict=decision)
+        self.incoming[key] = record
+        self._prune(self.incoming, lambda r: r.status != HELD)
+        if self.hold_s > 0:
+            record.status = HELD
+            record.hold_until = self.now + self.hold_s
+            return [DecisionMade(record)]
+        return [DecisionMade(record), *self._send_verdict(record)]
+
+    def _send_verdict(self, record: IncomingRequest) -> list:
+        """Send the verdict in force, and start or cancel the session it implies."""
+        verdict = record.verdict
+        record.status = ANSWERED
+        out: list = [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
+            "request_id": record.request_id, "accepted": verdict.accept,
+            "reason": verdict.reason, "overridden": record.overridden,
+        }, self.now, recipient_id=record.initiator)), ResponseSent(record, verdict)]
+        session = self.collaboration_sessions.get(record.session_key) if record.session_key else None
+        if verdict.accept and (session is None or session.status in (CANCELLED,)):
+            if self.now >= record.deadline_at:
+                return out
+            session = CollaborationSession(
+                key=f"in:{record.key}", request_id=record.request_id, role=RESPONDER,
+                peer=record.initiator, collaboration_type=record.collaboration_type,
+                feature=record.feature, started_at=self.now, deadline_at=record.deadline_at)
+            self.collaboration_sessions[session.key] = session
+            self.collaboration_sessions.move_to_end(session.key)
+            record.session_key = session.key
+            out += [SessionChanged(session),
+                    Produce(session.key, record.as_request(), session.deadline_at)]
+        elif not verdict.accept and session is not None and session.status == ACTIVE:
+            self._finish(session, CANCELLED, "cancelled: verdict changed to reject")
+            out.append(SessionChanged(session))
+        return out
+
+    def production_finished(self, session_key: str, ok: bool, content: str, reason: str,
+                            now: float) -> list:
+        """The shell reports what the producer made for one of our sessions."""
+        self.now = now
+        session = self.collaboration_sessions.get(session_key)
+        if session is None or session.status != ACTIVE:
+            return []  # cancelled or expired meanwhile: the work is dropped
+        if not ok:
+            self._finish(session, FAILED, f"producer failed: {reason}")
+            return [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
+                "request_id": session.request_id, "accepted": False,
+                "reason": f"could not produce the component: {reason}", "overridden": False,
+            }, now, recipient_id=session.peer)), SessionChanged(session)]
+        component = build_component(
+            component_id=f"{self.ai_id}-{session.request_id[:12]}",
+            name=session.feature or session.collaboration_type or "component",
+            version="1.0", content=content)
+        self._finish(session, DELIVERED, f"delivered {len(content.encode('utf-8'))} bytes")
+        session.component_key = component["id"]
+        return [Send(wire.make_message(wire.OS_COMPONENT_SHARE, self.ai_id, {
+            "request_id": session.request_id, "component": component, "collaboration_complete": True,
+        }, now, recipient_id=session.peer)), SessionChanged(session)]
+
+    def override(self, incoming_key: str, accept: bool, now: float) -> list:
+        """The operator flips (or confirms) the verdict on a request we received."""
+        self.now = now
+        record = self.incoming.get(incoming_key)
+        if record is None:
+            raise CommandError("no such request")
+        session = self.collaboration_sessions.get(record.session_key) if record.session_key else None
+        if record.verdict.accept == accept and record.status == ANSWERED:
+            raise CommandError(f"already {'accepted' if accept else 'rejected'}")
+        if not accept and session is not None and session.status in FINISHED - {CANCELLED}:
+            raise CommandError(f"too late to reject: the session is {session.status}")
+        if accept and now >= record.deadline_at:
+            raise CommandError("too late to accept: the request's deadline has passed")
+        record.verdict = operator_decision(accept, record.decision)
+        record.overridden = True
+        record.hold_until = None
+        return self._send_verdict(record)
+
+    # ---- the initiating side ------------------------------------------
+    def start_request(self, collaboration_type: str, feature: str, deadline_s: float, now: float,
+                      recipient: str | None = None) -> tuple[str, list]:
+        """Broadcast (or direct) a COLLABORATION_REQUEST; returns its id and the actions."""
+        self.now = now
+        if isinstance(deadline_s, bool) or not isinstance(deadline_s, (int, float)) \
+                or not (0 < deadline_s <= wire.MAX_DEADLINE_S):
+            raise CommandError(f"deadline must be between 0 and {wire.MAX_DEADLINE_S:g} seconds")
+        if not collaboration_type:
+            raise CommandError("collaboration type must not be empty")
+        request_id = wire.new_id()
+        record = OutgoingRequest(request_id, collaboration_type, feature, float(deadline_s), now, recipient)
+        self.outgoing[request_id] = record
+        self._prune(self.outgoing, lambda r: now >= r.deadline_at)
+        msg = wire.make_message(wire.COLLABORATION_REQUEST, self.ai_id, {
+            "request_id": request_id, "collaboration_type": collaboration_type,
+            "feature": feature, "deadline_s": float(deadline_s)}, now, recipient_id=recipient)
+        return request_id, [Send(msg), RequestSent(record)]
+
+    def _handle_collaboration_response(self, message: wire.NetworkMessage) -> list:
+        resp = wire.parse_response(message.payload)
+        peer = message.sender_id
+        record = self.outgoing.get(resp.request_id)
+        if record is None:
+            return [ProtocolProblem(peer, f"response to unknown request {resp.request_id[:8]}")]
+        record.responses[peer] = PeerResponse(resp.accepted, resp.reason, resp.overridden, self.now)
+        out: list = [ResponseReceived(record, peer, resp.accepted, resp.reason, resp.overridden)]
+        key = f"out:{resp.request_id}/{peer}"
+        session = self.collaboration_sessions.get(key)
+        if resp.accepted:
+            if session is None or session.status == CANCELLED:
+                if self.now >= record.deadline_at:
+                    out.append(ProtocolProblem(peer, f"accept for request {resp.request_id[:8]} after its deadline"))
+                    return out
+                session = CollaborationSession(
+                    key=key, request_id=resp.request_id, role=INITIATOR, peer=peer,
+                    collaboration_type=record.collaboration_type, feature=record.feature,
+                    started_at=self.now, deadline_at=record.deadline_at)
+                self.collaboration_sessions[key] = session
+                self._prune(self.collaboration_sessions, lambda s: s.status in FINISHED)
+                out.append(SessionChanged(session))
+        elif session is not None and session.status == ACTIVE:
+            # A reject after an accept cancels; the peer said so in time, it is not a failure.
+            self._finish(session, CANCELLED, f"peer withdrew: {resp.reason}")
+            out.append(SessionChanged(session))
+        return out
+
+    def _handle_os_component_share(self, message: wire.NetworkMessage) -> list:
+        """Store a shared component; a valid, complete delivery is a success for its sender."""
+        payload = message.payload
+        source = message.sender_id
+        comp = payload.get("component")
+        request_id = payload.get("request_id")
+        request_id = request_id if isinstance(request_id, str) else None
+        complete = payload.get("collaboration_complete", False) is True
+        session = self.collaboration_sessions.get(f"out:{request_id}/{source}") if request_id else None
+        check = check_component(comp, self.max_component_bytes)
+        raw_id = comp.get("id") if isinstance(comp, dict) else None
+        cid = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 128 else wire.new_id()
+        benchmarks = self.shared_knowledge["benchmarks"]
+        key = cid
+        if key in benchmarks and benchmarks[key]["source"] != source:
+            key = f"{cid}@{source}"
+        if key in benchmarks:
+            key = f"{key}#{wire.new_id()[:6]}"
+        record = {
+            "component": comp if check.ok else {"invalid": True},
+            "source": source, "received_at": self.now, "request_id": request_id,
+            "collaboration_complete": complete, "validation": "passed" if check.ok else "failed",
+            "reason": check.reason, "mark": None, "mark_change_id": None,
+        }
+        benchmarks[key] = record
+        while len(benchmarks) > MAX_COMPONENTS:
+            benchmarks.popitem(last=False)
+        out: list = []
+        counts = session is not None and session.status == ACTIVE
+        if not counts:
+            why = ("no accepted request of ours" if session is None
+                   else f"session already {session.status}")
+            record["reason"] += f"; not counted: {why}"
+            if not check.ok and session is None:
+                # Garbage nobody asked for still costs its sender: it is a failed collaboration.
+                out += self._outcome(source, False, check.reason)
+            return [ComponentReceived(key, record), *out]
+        session.component_key = key
+        if not check.ok:
+            self._finish(session, FAILED, check.reason)
+            return [ComponentReceived(key, record), SessionChanged(session),
+                    *self._outcome(source, False, check.reason)]
+        if not complete:
+            record["reason"] += "; partial delivery (collaboration_complete=false)"
+            return [ComponentReceived(key, record)]
+        if self.validator_enabled:
+            record["validation"] = "validating"
+            session.status = VALIDATING
+            return [ComponentReceived(key, record), SessionChanged(session), Validate(key, comp)]
+        self._finish(session, COMPLETED, check.reason)
+        return [ComponentReceived(key, record), SessionChanged(session),
+                *self._outcome(source, True, "valid component delivered")]
+
+    def validation_finished(self, component_key: str, verdict: str, reason: str, peer_fault: bool,
+                            now: float) -> list:
+        """The shell reports the external validator's verdict ("pass", "fail" or "error")."""
+        self.now = now
+        record = self.shared_knowledge["benchmarks"].get(component_key)
+        if record is None:
+            return []
+        source = record["source"]
+        session = self.collaboration_sessions.get(f"out:{record['request_id']}/{source}")
+        out: list = []
+        if verdict == "pass":
+            record["validation"], record["reason"] = "passed", f"validator passed: {reason}".rstrip(": ")
+            success = True
+        elif verdict == "fail" and peer_fault:
+            record["validation"], record["reason"] = "failed", f"validator failed: {reason}"
+            success = False
+        else:
+            # Our validator could not run: not the peer's fault, nothing is counted.
+            record["validation"], record["reason"] = "unchecked", f"validator error (not counted): {reason}"
+            success = None
+        out.append(ComponentReceived(component_key, record))
+        if session is not None and session.status == VALIDATING:
+            if success is None:
+                self._finish(session, COMPLETED, record["reason"])
+            else:
+                self._finish(session, COMPLETED if success else FAILED, record["reason"])
+            out.append(SessionChanged(session))
+            if success is not None:
+                out += self._outcome(source, success,
+                                     "valid component delivered" if success else record["reason"])
+        return out
+
+    # ---- operator marks ------------------------------------------------
+    def mark_component(self, component_key: str, good: bool, now: float) -> list:
+        self.now = now
+        record = self.shared_knowledge["benchmarks"].get(component_key)
+        if record is None:
+            raise CommandError("no such component")
+        want = "good" if good else "bad"
+        if record["mark"] == want:
+            raise CommandError(f"already marked {want}")
+        out: list = []
+        if record["mark"] is not None:
+            out += self.unmark_component(component_key, now)
+        change = self._update_reputation(record["source"], good, f"marked {want} by operator", now)
+        record["mark"], record["mark_change_id"] = want, change.change_id
+        return [*out, ComponentReceived(component_key, record), ReputationChanged(change), StateChanged()]
+
+    def unmark_component(self, component_key: str, now: float) -> list:
+        self.now = now
+        record = self.shared_knowledge["benchmarks"].get(component_key)
+        if record is None:
+            raise CommandError("no such component")
+        if record["mark"] is None:
+            raise CommandError("component has no mark to undo")
+        try:
+            note = self.book.undo(record["source"], record["mark_change_id"],
+                                  f"undo: operator removed the '{record['mark']}' mark", now)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        record["mark"], record["mark_change_id"] = None, None
+        return [ComponentReceived(component_key, record), ReputationChanged(note), StateChanged()]
+
+    # ------------------------------------------------------------------
+    # Time
+    def tick(self, now: float) -> list:
+        """Send held verdicts whose window has passed; fail sessions past their deadline."""
+        self.now = now
+        out: list = []
+        for record in list(self.incoming.values()):
+            if record.status == HELD and record.hold_until is not None and now >= record.hold_until:
+                record.hold_until = None
+                out += self._send_verdict(record)
+        for session in list(self.collaboration_sessions.values()):
+            if session.status != ACTIVE or now < session.deadline_at:
+                continue
+            if session.role == INITIATOR:
+                reason = (f"no valid component within the deadline "
+                          f"({session.deadline_at - session.started_at:.0f} s)")
+                self._finish(session, FAILED, reason)
+                out += [SessionChanged(session), *self._outcome(session.peer, False, "deadline missed")]
+            else:
+                self._finish(session, EXPIRED, "deadline passed before the component was produced")
+                out.append(SessionChanged(session))
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which ``tick`` has something to do, for the shell's timer."""
+        times = [r.hold_until for r in self.incoming.values() if r.status == HELD and r.hold_until is not None]
+        times += [s.deadline_at for s in self.collaboration_sessions.values() if s.status == ACTIVE]
+        return min(times) if times else None
+
+    # ------------------------------------------------------------------
+    def _outcome(self, peer: str, success: bool, reason: str) -> list:
+        change = self._update_reputation(peer, success, reason, self.now)
+        return [ReputationChanged(change), StateChanged()]
+
+    def _finish(self, session: CollaborationSession, status: str, detail: str) -> None:
+        session.status = status
+        session.detail = detail
+        session.ended_at = self.now
+
+    @staticmethod
+    def _prune(records: OrderedDict, finished) -> None:
+        if len(records) <= MAX_FINISHED_RECORDS:
+            return
+        for key in list(records):
+            if len(records) <= MAX_FINISHED_RECORDS:
+                break
+            if finished(records[key]):
+                del records[key]
+
+    def export_state(self) -> dict[str, Any]:
+        return self.book.export_state()
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.book.import_state(state)
+
+    _HANDLERS = {
+        wire.TRAINING_SYNC: _handle_training_sync,
+        wire.PEER_JOINED: _handle_peer_joined,
+        wire.PEER_LEFT: _handle_peer_left,
+        wire.ERROR: _handle_error,
+        wire.COLLABORATION_REQUEST: _handle_collaboration_request,
+        wire.COLLABORATION_RESPONSE: _handle_collaboration_response,
+        wire.OS_COMPONENT_SHARE: _handle_os_component_share,
+    }
