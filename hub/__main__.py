@@ -1,0 +1,7 @@
+"""``python -m hub``: same as ``collab-hub``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

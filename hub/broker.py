@@ -1,0 +1,128 @@
+"""Presence and routing behind one small interface.
+
+The hub's connection handling talks only to a Broker: claim an id, leave, list
+peers, deliver a directed frame, deliver a broadcast, and subscribe to presence
+changes. LocalBroker serves one hub process. A later Redis pub/sub broker puts the
+same interface over several hub processes (ids claimed with SET NX, frames
+published on per-id and broadcast channels, presence on a presence channel); the
+methods are async so it can do I/O.
+
+Frames are already-encoded bytes (``protocol.Frame``): a broker never parses them.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Callable, Protocol
+
+from .protocol import Frame, PeerInfo
+
+
+class Mailbox(Protocol):
+    """Where a broker puts frames for one locally connected trainer. ``put`` never
+    blocks: the owner queues or drops (closing a slow receiver), so one slow
+    receiver never delays delivery to anyone else."""
+
+    def put(self, frame: Frame) -> None: ...
+
+
+class PresenceListener(Protocol):
+    """Told about every join and leave on the network (one hub or many)."""
+
+    def peer_joined(self, peer: PeerInfo) -> None: ...
+
+    def peer_left(self, ai_id: str) -> None: ...
+
+
+class Broker(abc.ABC):
+    """Presence + routing. Implementations must be safe to call from one event loop
+    by many connection handlers."""
+
+    @abc.abstractmethod
+    async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
+        """Claim ``peer.ai_id`` and attach its mailbox. Returns the other joined
+        peers at the moment of the claim, or None if the id is already joined (the
+        joined session is left untouched). Listeners hear ``peer_joined``."""
+
+    @abc.abstractmethod
+    async def leave(self, ai_id: str, mailbox: Mailbox) -> bool:
+        """Release the id if ``mailbox`` still holds it (idempotent). Listeners hear
+        ``peer_left``. Returns whether the id was released."""
+
+    @abc.abstractmethod
+    async def peers(self) -> list[PeerInfo]:
+        """Every joined trainer."""
+
+    @abc.abstractmethod
+    async def deliver(self, recipient_id: str, frame: Frame) -> bool:
+        """Put a directed frame in the recipient's mailbox. False if not joined."""
+
+    @abc.abstractmethod
+    async def broadcast(self, sender_id: str, frame: Frame) -> int:
+        """Put a frame in every joined trainer's mailbox except the sender's.
+        Returns how many (local) mailboxes received it."""
+
+    @abc.abstractmethod
+    def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
+        """Register a presence listener; returns a function that unregisters it."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release broker resources (connections to Redis, ...)."""
+
+
+class LocalBroker(Broker):
+    """In-process presence and routing for a single hub."""
+
+    def __init__(self) -> None:
+        self._mailboxes: dict[str, Mailbox] = {}
+        self._peers: dict[str, PeerInfo] = {}
+        self._listeners: list[PresenceListener] = []
+
+    async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
+        if peer.ai_id in self._mailboxes:
+            return None
+        others = list(self._peers.values())
+        self._mailboxes[peer.ai_id] = mailbox
+        self._peers[peer.ai_id] = peer
+        for listener in list(self._listeners):
+            listener.peer_joined(peer)
+        return others
+
+    async def leave(self, ai_id: str, mailbox: Mailbox) -> bool:
+        if self._mailboxes.get(ai_id) is not mailbox:
+            return False
+        del self._mailboxes[ai_id]
+        del self._peers[ai_id]
+        for listener in list(self._listeners):
+            listener.peer_left(ai_id)
+        return True
+
+    async def peers(self) -> list[PeerInfo]:
+        return list(self._peers.values())
+
+    async def deliver(self, recipient_id: str, frame: Frame) -> bool:
+        mailbox = self._mailboxes.get(recipient_id)
+        if mailbox is None:
+            return False
+        mailbox.put(frame)
+        return True
+
+    async def broadcast(self, sender_id: str, frame: Frame) -> int:
+        n = 0
+        for ai_id, mailbox in list(self._mailboxes.items()):
+            if ai_id != sender_id:
+                mailbox.put(frame)
+                n += 1
+        return n
+
+    def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def __len__(self) -> int:
+        return len(self._mailboxes)

@@ -1,0 +1,52 @@
+"""Counters and gauges, rendered in the Prometheus text exposition format (0.0.4)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+from .protocol import CLIENT_TYPES, ErrorCode
+
+
+class HubMetrics:
+    """Plain counters, cheap enough for the hot path (a dict increment)."""
+
+    def __init__(self, open_connections: Callable[[], int], joined_trainers: Callable[[], int]) -> None:
+        self._open_connections = open_connections
+        self._joined_trainers = joined_trainers
+        self.frames_in: Counter[str] = Counter()
+        self.frames_out: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter({str(code): 0 for code in ErrorCode})
+        self.closes: Counter[int] = Counter()
+        self.handshakes_refused: Counter[str] = Counter()
+        self.slow_receivers_disconnected = 0
+        self.joins = 0
+        self.leaves = 0
+
+    def frame_in(self, type_: str) -> None:
+        # Bound the label set: only the protocol's client types get their own label.
+        self.frames_in[type_ if type_ in CLIENT_TYPES or type_ == "invalid" else "unknown"] += 1
+
+    def render(self) -> str:
+        lines: list[str] = []
+
+        def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP collab_hub_{name} {help_}")
+            lines.append(f"# TYPE collab_hub_{name} {kind}")
+            for labels, value in samples:
+                lines.append(f"collab_hub_{name}{labels} {value:g}" if isinstance(value, float) else f"collab_hub_{name}{labels} {value}")
+
+        def labelled(label: str, counter: Counter) -> list[tuple[str, float]]:
+            return [(f'{{{label}="{key}"}}', value) for key, value in sorted(counter.items(), key=lambda kv: str(kv[0]))]
+
+        metric("open_connections", "gauge", "Open websocket connections (joined or not).", [("", self._open_connections())])
+        metric("joined_trainers", "gauge", "Trainers joined on this hub.", [("", self._joined_trainers())])
+        metric("frames_in_total", "counter", "Frames received, by envelope type (invalid: not a decodable envelope).", labelled("type", self.frames_in))
+        metric("frames_out_total", "counter", "Frames written to receivers, by type.", labelled("type", self.frames_out))
+        metric("errors_total", "counter", "ERROR frames sent, by code.", labelled("code", self.errors))
+        metric("closes_total", "counter", "Connections the hub closed, by close code.", labelled("code", self.closes))
+        metric("handshakes_refused_total", "counter", "Opening handshakes refused over HTTP, by reason.", labelled("reason", self.handshakes_refused))
+        metric("slow_receivers_disconnected_total", "counter", "Receivers closed (1013) because their outbound queue was full.", [("", self.slow_receivers_disconnected)])
+        metric("joins_total", "counter", "Accepted HELLOs.", [("", self.joins)])
+        metric("leaves_total", "counter", "Joined trainers whose connection ended.", [("", self.leaves)])
+        return "\n".join(lines) + "\n"
