@@ -1,0 +1,277 @@
+"""The asyncio shell around the pure trainer core.
+
+It feeds frames and time into ``NetworkedKernelTrainer``, carries out the actions it
+returns (send, produce, validate, save), and hands every event, in batches, to the
+observers (TUI, headless printer). The same runner drives the TUI, ``--headless`` and
+the simulated peers.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Protocol
+
+from ..core import events as ev
+from ..core.components import builtin_content
+from ..core.trainer import CommandError, NetworkedKernelTrainer
+from .connection import CONNECTED, ConnectionStatus, HubLink
+
+log = logging.getLogger(__name__)
+
+#: Frames kept while the hub is away (responses, deliveries); oldest dropped beyond this.
+MAX_OUTBOX = 10_000
+
+
+@dataclass(slots=True)
+class ProducerResult:
+    ok: bool
+    content: str
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class ValidatorResult:
+    verdict: str          # "pass" | "fail" | "error"
+    reason: str
+    peer_fault: bool
+
+
+class Producer(Protocol):
+    async def __call__(self, request: dict[str, Any]) -> ProducerResult: ...
+
+
+class Validator(Protocol):
+    async def __call__(self, component: dict[str, Any]) -> ValidatorResult: ...
+
+
+@dataclass(slots=True)
+class ConnectionChanged(ev.Event):
+    status: ConnectionStatus
+
+    def describe(self) -> str:
+        return f"hub link: {self.status.describe(time.time())}"
+
+
+def builtin_producer(trainer: NetworkedKernelTrainer) -> Producer:
+    async def produce(request: dict[str, Any]) -> ProducerResult:
+        return ProducerResult(True, builtin_content(trainer.ai_id, trainer.specialization, request))
+    return produce
+
+
+class TrainerRunner:
+    def __init__(self, trainer: NetworkedKernelTrainer, *, url: str, token: str | None,
+                 producer: Producer | None = None, validator: Validator | None = None,
+                 state_saver: Any = None,
+                 on_settings: Callable[[ev.SettingsChanged], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.trainer = trainer
+        self.url = url
+        self.token = token
+        self.producer = producer or builtin_producer(trainer)
+        self.validator = validator
+        trainer.validator_enabled = validator is not None
+        self.state_saver = state_saver
+        self.on_settings = on_settings
+        self._clock = clock
+        self._subscribers: list[Callable[[list[ev.Event]], None]] = []
+        self._outbox: deque[str] = deque(maxlen=MAX_OUTBOX)
+        self._outbox_ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._main: list[asyncio.Task] = []
+        self.link = HubLink(url, token, on_open=self._on_open, on_text=self._on_text,
+                            on_status=self._on_status, on_close=self._on_close, clock=clock)
+        self.started = False
+        self.stopped = asyncio.Event()
+
+    # ---- observers -----------------------------------------------------
+    @property
+    def status(self) -> ConnectionStatus:
+        return self.link.status
+
+    def subscribe(self, callback: Callable[[list[ev.Event]], None]) -> None:
+        self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[list[ev.Event]], None]) -> None:
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
+    def now(self) -> float:
+        return self._clock()
+
+    # ---- lifecycle -----------------------------------------------------
+    async def start(self, connect: bool = True) -> None:
+        if self.started:
+            return
+        self.started = True
+        self._main.append(asyncio.create_task(self._timer(), name="trainer-timer"))
+        if connect:
+            self._main.append(asyncio.create_task(self._link_main(), name="hub-link"))
+            self._main.append(asyncio.create_task(self._sender(), name="hub-sender"))
+
+    async def _link_main(self) -> None:
+        try:
+            await self.link.run()
+        finally:
+            self.stopped.set()
+
+    async def stop(self) -> None:
+        await self.link.stop()
+        for task in [*self._main, *self._tasks]:
+            task.cancel()
+        await asyncio.gather(*self._main, *self._tasks, return_exceptions=True)
+        self._main.clear()
+        self._tasks.clear()
+        if self.state_saver is not None:
+            await self.state_saver.aclose()
+        self.stopped.set()
+
+    # ---- operator commands (raise CommandError when impossible) --------
+    def send_request(self, collaboration_type: str, feature: str, deadline_s: float,
+                     recipient: str | None = None) -> str:
+        request_id, actions = self.trainer.start_request(collaboration_type, feature, deadline_s,
+                                                         self.now(), recipient)
+        self._carry_out(actions)
+        return request_id
+
+    def override(self, incoming_key: str, accept: bool) -> None:
+        self._carry_out(self.trainer.override(incoming_key, accept, self.now()))
+
+    def mark(self, component_key: str, good: bool) -> None:
+        self._carry_out(self.trainer.mark_component(component_key, good, self.now()))
+
+    def unmark(self, component_key: str) -> None:
+        self._carry_out(self.trainer.unmark_component(component_key, self.now()))
+
+    def configure(self, *, trust_threshold: float | None = None, reputation_alpha: float | None = None,
+                  hold_s: float | None = None) -> None:
+        try:
+            actions = self.trainer.configure(trust_threshold=trust_threshold,
+                                             reputation_alpha=reputation_alpha, hold_s=hold_s)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self._carry_out(actions)
+
+    def feed(self, frame: dict[str, Any] | str) -> None:
+        """Process a frame as if the hub had sent it (tests, benchmarks)."""
+        self._carry_out(self.trainer.handle(frame, self.now()))
+
+    def encode_outgoing(self, message: Any) -> str | None:
+        """The text of an outgoing frame; a subclass may alter or drop it (simulated peers)."""
+        return message.encode()
+
+    # ---- the link's callbacks -----------------------------------------
+    async def _on_open(self, ws: Any) -> None:
+        hello = self.trainer.hello(self.now())
+        for action in hello:
+            await ws.send(action.message.encode())
+
+    def _on_text(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except (ValueError, RecursionError):
+            self._emit([ev.ProtocolProblem("hub", "a frame that is not JSON")])
+            return
+        self._carry_out(self.trainer.handle(frame, self.now()))
+        if self.trainer.joined and self._outbox:
+            self._outbox_ready.set()
+
+    def _on_status(self, status: ConnectionStatus) -> None:
+        self._emit([ConnectionChanged(status)])
+
+    def _on_close(self) -> None:
+        self._carry_out(self.trainer.disconnected(self.now()))
+
+    # ---- carrying out actions -----------------------------------------
+    def _carry_out(self, items: Iterable[Any]) -> None:
+        events: list[ev.Event] = []
+        for item in items:
+            if isinstance(item, ev.Send):
+                text = self.encode_outgoing(item.message)
+                if text is not None:
+                    self._outbox.append(text)
+                    self._outbox_ready.set()
+            elif isinstance(item, ev.Produce):
+                self._spawn(self._produce(item))
+            elif isinstance(item, ev.Validate):
+                self._spawn(self._validate(item))
+            elif isinstance(item, ev.StateChanged):
+                if self.state_saver is not None:
+                    self.state_saver.mark_dirty(self.trainer.export_state)
+            if isinstance(item, ev.Event):
+                events.append(item)
+                if isinstance(item, ev.SettingsChanged) and self.on_settings is not None:
+                    self.on_settings(item)
+        self._wake.set()
+        if events:
+            self._emit(events)
+
+    def _emit(self, events: list[ev.Event]) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(events)
+            except Exception:  # an observer's bug must not stop the trainer
+                log.exception("event observer failed")
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _produce(self, action: ev.Produce) -> None:
+        remaining = max(0.0, action.deadline_at - self.now())
+        try:
+            result = await asyncio.wait_for(self.producer(action.request), timeout=remaining or None)
+        except asyncio.TimeoutError:
+            result = ProducerResult(False, "", "producer did not finish before the deadline")
+        except Exception as exc:  # a producer bug is our failure, reported, not a crash
+            log.exception("producer failed")
+            result = ProducerResult(False, "", f"producer error: {exc}")
+        self._carry_out(self.trainer.production_finished(action.session_key, result.ok, result.content,
+                                                         result.reason, self.now()))
+
+    async def _validate(self, action: ev.Validate) -> None:
+        assert self.validator is not None
+        try:
+            result = await self.validator(action.component)
+        except Exception as exc:
+            log.exception("validator failed")
+            result = ValidatorResult("error", f"validator error: {exc}", False)
+        self._carry_out(self.trainer.validation_finished(action.component_key, result.verdict, result.reason,
+                                                         result.peer_fault, self.now()))
+
+    async def _sender(self) -> None:
+        """Drains the outbox whenever we are joined; frames wait while the hub is away."""
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox and self.trainer.joined and self.link.status.state == CONNECTED:
+                text = self._outbox[0]
+                if not await self.link.send(text):
+                    break
+                if self._outbox and self._outbox[0] is text:
+                    self._outbox.popleft()
+
+    async def _timer(self) -> None:
+        """Calls ``tick`` when a hold window or deadline falls due."""
+        while True:
+            due = self.trainer.next_deadline()
+            timeout = None if due is None else max(0.0, due - self.now())
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+            actions = self.trainer.tick(self.now())
+            if actions:
+                self._carry_out(actions)
+                self._wake.clear()
+
+    @property
+    def outbox_size(self) -> int:
+        return len(self._outbox)
+

@@ -1,0 +1,261 @@
+"""The collaboration lifecycle, both sides, driven frame by frame with simulated time."""
+import pytest
+
+from collab_tui import NetworkedKernelTrainer
+from collab_tui.core.components import build_component, sha256_hex
+from collab_tui.core.trainer import CommandError
+
+from .helpers import frame, kinds, request, response, sent, share, sync
+
+
+def make(**kw):
+    t = NetworkedKernelTrainer("A", "networking", **kw)
+    t.handle(sync(("B", "storage"), ("C", "networking")), 0.0)
+    return t
+
+
+# ---- receiver -------------------------------------------------------------
+
+def test_receiver_answers_accept_produces_and_delivers():
+    t = make()
+    out = t.handle(request("B", "r1"), 1.0)
+    frames = sent(out)
+    assert frames[0]["type"] == "COLLABORATION_RESPONSE" and frames[0]["recipient_id"] == "B"
+    assert frames[0]["payload"] == {"request_id": "r1", "accepted": True, "overridden": False,
+                                    "reason": "storage complements networking; reputation 0.50 ≥ 0.50"}
+    produce = [i for i in out if type(i).__name__ == "Produce"][0]
+    session = t.collaboration_sessions[produce.session_key]
+    assert session["status"] == "active" and t.active_session_count() == 1
+    out = t.production_finished(produce.session_key, True, "artifact", "", 2.0)
+    share_frame = sent(out)[0]
+    assert share_frame["type"] == "OS_COMPONENT_SHARE" and share_frame["recipient_id"] == "B"
+    comp = share_frame["payload"]["component"]
+    assert comp["sha256"] == sha256_hex("artifact") and share_frame["payload"]["collaboration_complete"] is True
+    assert session.status == "delivered" and t.active_session_count() == 0
+
+
+def test_receiver_answers_refusals_too():
+    t = make()
+    t.reputation["B"] = 0.2
+    out = t.handle(request("B", "r1"), 1.0)
+    [resp] = sent(out)
+    assert resp["payload"]["accepted"] is False
+    assert resp["payload"]["reason"] == "reputation 0.20 < threshold 0.50"
+    assert not any(type(i).__name__ == "Produce" for i in out)
+
+
+def test_malformed_and_duplicate_requests_are_reported_not_crashing():
+    t = make()
+    out = t.handle(frame("COLLABORATION_REQUEST", "B", {"request_id": "x", "collaboration_type": "t",
+                                                        "deadline_s": "soon"}), 1.0)
+    assert kinds(out) == ["ProtocolProblem"] and "deadline_s" in out[0].detail
+    t.handle(request("B", "r1"), 1.0)
+    assert kinds(t.handle(request("B", "r1"), 1.5)) == ["ProtocolProblem"]
+    assert kinds(t.handle("not json", 2.0)) == ["ProtocolProblem"]
+
+
+def test_hold_window_delays_the_verdict_and_override_flips_it():
+    t = make(hold_s=5.0)
+    out = t.handle(request("B", "r1"), 1.0)
+    assert sent(out) == [] and t.incoming["B/r1"].status == "held"
+    assert t.next_deadline() == 6.0
+    assert sent(t.tick(5.9)) == []
+    out = t.override("B/r1", False, 3.0)
+    [resp] = sent(out)
+    assert resp["payload"]["accepted"] is False and resp["payload"]["overridden"] is True
+    assert "rejected by operator" in resp["payload"]["reason"]
+    assert sent(t.tick(7.0)) == []  # nothing more once answered
+
+
+def test_held_verdict_sent_when_window_ends():
+    t = make(hold_s=2.0)
+    t.handle(request("B", "r1"), 1.0)
+    out = t.tick(3.0)
+    assert sent(out)[0]["payload"]["accepted"] is True
+    assert any(type(i).__name__ == "Produce" for i in out)
+
+
+def test_override_reject_after_accept_cancels_and_drops_the_work():
+    t = make()
+    out = t.handle(request("B", "r1"), 1.0)
+    produce = [i for i in out if type(i).__name__ == "Produce"][0]
+    out = t.override("B/r1", False, 1.5)
+    assert sent(out)[0]["payload"]["accepted"] is False
+    assert t.collaboration_sessions[produce.session_key].status == "cancelled"
+    assert t.production_finished(produce.session_key, True, "late", "", 2.0) == []
+    with pytest.raises(CommandError, match="already rejected"):
+        t.override("B/r1", False, 2.0)
+    out = t.override("B/r1", True, 2.5)  # accept after reject grants again
+    assert sent(out)[0]["payload"]["accepted"] is True
+    assert any(type(i).__name__ == "Produce" for i in out)
+
+
+def test_override_cannot_reject_a_delivered_session():
+    t = make()
+    out = t.handle(request("B", "r1"), 1.0)
+    produce = [i for i in out if type(i).__name__ == "Produce"][0]
+    t.production_finished(produce.session_key, True, "x", "", 2.0)
+    with pytest.raises(CommandError, match="too late"):
+        t.override("B/r1", False, 3.0)
+
+
+def test_responder_session_expires_at_deadline():
+    t = make()
+    out = t.handle(request("B", "r1", deadline=5.0), 1.0)
+    key = [i for i in out if type(i).__name__ == "Produce"][0].session_key
+    t.tick(6.0)
+    assert t.collaboration_sessions[key].status == "expired"
+    assert t.production_finished(key, True, "x", "", 6.5) == []
+
+
+def test_producer_failure_withdraws_the_accept():
+    t = make()
+    out = t.handle(request("B", "r1"), 1.0)
+    key = [i for i in out if type(i).__name__ == "Produce"][0].session_key
+    [resp] = sent(t.production_finished(key, False, "", "exit status 3", 2.0))
+    assert resp["payload"]["accepted"] is False and "exit status 3" in resp["payload"]["reason"]
+
+
+# ---- initiator --------------------------------------------------------------
+
+def start(t, deadline=10.0, now=1.0):
+    rid, out = t.start_request("feature_development", "tcp offload", deadline, now)
+    [req] = sent(out)
+    assert req["type"] == "COLLABORATION_REQUEST" and req["recipient_id"] is None
+    assert req["payload"]["deadline_s"] == deadline
+    return rid
+
+
+def test_initiator_success_moves_score_to_065():
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    assert t.collaboration_sessions[f"out:{rid}/B"].status == "active"
+    out = t.handle(share("B", rid), 3.0)
+    assert t.reputation["B"] == 0.65
+    assert t.collaboration_sessions[f"out:{rid}/B"].status == "completed"
+    stored = t.shared_knowledge["benchmarks"]["c1"]
+    assert stored["source"] == "B" and stored["received_at"] == 3.0 and stored["validation"] == "passed"
+    assert "ReputationChanged" in kinds(out) and "StateChanged" in kinds(out)
+
+
+def test_every_response_is_tracked():
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True, "yes"), 2.0)
+    t.handle(response("C", rid, False, "reputation 0.10 < threshold 0.50"), 2.0)
+    o = t.outgoing[rid]
+    assert o.accepted_by == ["B"] and o.responses["C"].reason.startswith("reputation")
+
+
+@pytest.mark.parametrize("component,reason", [
+    ("not an object", "not an object"),
+    ({"id": "c1", "name": "n", "version": "1"}, "missing content, sha256"),
+    ({**build_component("c1", "n", "1", "abc"), "sha256": "0" * 64}, "sha256 mismatch"),
+    ({**build_component("c1", "n", "1", "abc"), "sha256": "zz"}, "not 64 hex digits"),
+    (build_component("c1", "n", "1", "x" * 300_000), "too large"),
+])
+def test_malformed_components_are_failures_with_reason(component, reason):
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(share("B", rid, component=component), 3.0)
+    assert t.reputation["B"] == 0.35
+    session = t.collaboration_sessions[f"out:{rid}/B"]
+    assert session.status == "failed" and reason in session.detail
+    assert reason in t.book.records["B"].last_reason
+
+
+def test_deadline_missed_is_a_failure():
+    t = make()
+    rid = start(t, deadline=5.0, now=1.0)
+    t.handle(response("B", rid, True), 2.0)
+    assert t.next_deadline() == 6.0
+    assert t.tick(5.9) == []
+    t.tick(6.0)
+    assert t.reputation["B"] == 0.35 and t.book.records["B"].last_reason == "deadline missed"
+    # a late delivery is stored but changes nothing
+    t.handle(share("B", rid), 7.0)
+    assert t.reputation["B"] == 0.35
+
+
+def test_unsolicited_valid_component_earns_nothing_but_garbage_costs():
+    t = make()
+    t.handle(share("B", None), 1.0)
+    assert "B" not in t.reputation
+    t.handle(share("C", "nope", component={"id": "x"}), 1.0)
+    assert t.reputation["C"] == 0.35
+
+
+def test_reject_after_accept_cancels_without_penalty():
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(response("B", rid, False, "changed my mind"), 2.5)
+    assert t.collaboration_sessions[f"out:{rid}/B"].status == "cancelled"
+    t.tick(20.0)
+    assert "B" not in t.reputation
+
+
+def test_partial_delivery_then_complete():
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(share("B", rid, complete=False, cid="p1"), 3.0)
+    assert "B" not in t.reputation
+    t.handle(share("B", rid, cid="p2"), 4.0)
+    assert t.reputation["B"] == 0.65
+
+
+def test_validator_verdicts():
+    t = make(validator_enabled=True)
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    out = t.handle(share("B", rid), 3.0)
+    assert "Validate" in kinds(out) and t.collaboration_sessions[f"out:{rid}/B"].status == "validating"
+    t.tick(30.0)  # arrived in time: the deadline no longer applies while validating
+    assert "B" not in t.reputation
+    t.validation_finished("c1", "fail", "exit status 1: bad", True, 31.0)
+    assert t.reputation["B"] == 0.35 and "validator failed" in t.book.records["B"].last_reason
+
+
+def test_validator_that_cannot_start_is_not_the_peers_fault():
+    t = make(validator_enabled=True)
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(share("B", rid), 3.0)
+    t.validation_finished("c1", "error", "validator could not start: no such file", False, 4.0)
+    assert "B" not in t.reputation
+    assert t.shared_knowledge["benchmarks"]["c1"]["validation"] == "unchecked"
+
+
+def test_operator_marks_move_reputation_and_undo_exactly():
+    t = make()
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(share("B", rid), 3.0)
+    assert t.reputation["B"] == 0.65
+    t.mark_component("c1", False, 4.0)
+    assert t.reputation["B"] == pytest.approx(0.455)
+    assert t.book.records["B"].last_reason == "marked bad by operator"
+    t.mark_component("c1", True, 5.0)  # flip: undo bad, apply good
+    assert t.reputation["B"] == pytest.approx(0.755)
+    t.unmark_component("c1", 6.0)
+    assert t.reputation["B"] == 0.65
+    with pytest.raises(CommandError, match="no mark"):
+        t.unmark_component("c1", 7.0)
+
+
+def test_component_ids_from_different_sources_do_not_overwrite():
+    t = make()
+    t.handle(share("B", None, cid="same"), 1.0)
+    t.handle(share("C", None, cid="same", content="other"), 1.0)
+    bench = t.shared_knowledge["benchmarks"]
+    assert bench["same"]["source"] == "B" and bench["same@C"]["source"] == "C"
+
+
+def test_hub_errors_and_unknown_frames_surface_as_events():
+    t = make()
+    out = t.handle(frame("ERROR", "hub", {"code": "rate_limited", "detail": "slow down", "ref_message_id": None}), 1.0)
+    assert kinds(out) == ["HubError"] and out[0].code == "rate_limited"
+    assert kinds(t.handle(frame("WHAT", "B", {}), 1.0)) == ["ProtocolProblem"]
