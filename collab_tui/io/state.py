@@ -8,7 +8,7 @@ The core exports and imports its reputation state as a plain dict::
                          "last_outcome": "success" | "failure" | None,
                          "last_reason": str, "last_time": float,
                          "history": [{"time": float, "score": float,
-                                      "outcome": "success" | "failure",
+                                      "outcome": "success" | "failure" | "undo",
                                       "reason": str}, ...]}}}
 
 TOML has no null: ``last_outcome = None`` is stored as ``""`` and read back as
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 HISTORY_LIMIT = HISTORY_SIZE_MAX  # a file with a longer per-peer history is invalid
 OUTCOMES = ("success", "failure")
+HISTORY_OUTCOMES = (*OUTCOMES, "undo")  # "undo": the operator undid an earlier outcome
 _PEER_KEYS = ("score", "successes", "failures", "last_outcome", "last_reason", "last_time", "history")
 _ENTRY_KEYS = ("time", "score", "outcome", "reason")
 _MAX_REPORTED = 5
@@ -149,8 +150,8 @@ def _validate_peer(peer_id: str, peer: Any, history_size: int, problems: list[st
             what = f"missing {', '.join(missing)}" if missing else f"unknown key {extra[0]}"
             problems.append(f"{at}: {what}")
             continue
-        if entry["outcome"] not in OUTCOMES:
-            problems.append(f"{at}.outcome must be 'success' or 'failure', got {entry['outcome']!r}")
+        if entry["outcome"] not in HISTORY_OUTCOMES:
+            problems.append(f"{at}.outcome must be 'success', 'failure' or 'undo', got {entry['outcome']!r}")
         entries.append(
             {
                 "time": _real(entry["time"], f"{at}.time", problems, low=0.0),
