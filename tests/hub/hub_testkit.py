@@ -1,0 +1,132 @@
+"""Test kit for the hub suite (imported by conftest and tests): a real hub on an ephemeral loopback port, and real websockets clients.
+
+- ``hub``: a started ``hub.server.Hub`` (shared token ``SHARED``, per-id token for
+  ``bound`` = ``BOUND_TOKEN``); its ``url`` is ``ws://127.0.0.1:PORT/``.
+- ``start_hub``: ``await start_hub(**HubConfig kwargs / limits=...)`` for hubs with
+  other settings; every hub started is closed at teardown.
+- ``connect``: ``await connect(hub, token=SHARED)`` -> a ``Trainer`` (a thin client
+  over a websockets connection); ``await trainer.join("alice")`` sends HELLO and
+  returns the TRAINING_SYNC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from hub.config import HubConfig, Limits
+from hub.server import Hub
+
+SHARED = "shared-token-for-tests"
+BOUND_TOKEN = "bound-token-for-tests"
+RECV_TIMEOUT = 5.0
+
+
+def envelope(type_: str, payload: dict[str, Any] | None = None, recipient_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    frame = {
+        "type": type_,
+        "message_id": uuid.uuid4().hex,
+        "recipient_id": recipient_id,
+        "timestamp": time.time(),
+        "payload": {} if payload is None else payload,
+    }
+    frame.update(fields)
+    return frame
+
+
+def hello_payload(ai_id: str, specialization: str = "kernels", capabilities: list[str] | None = None, **over: Any) -> dict[str, Any]:
+    payload = {"ai_id": ai_id, "specialization": specialization, "capabilities": capabilities or ["scheduling"], "protocol_version": 1}
+    payload.update(over)
+    return payload
+
+
+class Trainer:
+    """A test client: real websockets connection plus JSON helpers."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.ai_id: str | None = None
+
+    async def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
+
+    async def send_env(self, type_: str, payload: dict[str, Any] | None = None, recipient_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        frame = envelope(type_, payload, recipient_id, **fields)
+        await self.send(frame)
+        return frame
+
+    async def recv(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            raw = await self.ws.recv()
+        assert isinstance(raw, str), "the hub sends text frames only"
+        return json.loads(raw)
+
+    async def expect(self, type_: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        frame = await self.recv(timeout)
+        assert frame["type"] == type_, f"expected {type_}, got {frame}"
+        return frame
+
+    async def expect_error(self, code: str, ref: str | None = None, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        frame = await self.expect("ERROR", timeout)
+        assert frame["payload"]["code"] == code, frame
+        assert isinstance(frame["payload"]["detail"], str) and frame["payload"]["detail"]
+        if ref is not None:
+            assert frame["payload"]["ref_message_id"] == ref, frame
+        return frame
+
+    async def join(self, ai_id: str, **hello: Any) -> dict[str, Any]:
+        await self.send_env("HELLO", hello_payload(ai_id, **hello))
+        self.ai_id = ai_id
+        return await self.expect("TRAINING_SYNC")
+
+    async def closed(self, timeout: float = RECV_TIMEOUT) -> int | None:
+        """Read until the hub closes the connection; return the close code received."""
+        async with asyncio.timeout(timeout):
+            try:
+                while True:
+                    await self.ws.recv()
+            except ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd is not None else None
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def _connect(target: Hub | str, token: str | None = SHARED, **kwargs: Any) -> Trainer:
+    url = target.url if isinstance(target, Hub) else target
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    kwargs.setdefault("open_timeout", 5)
+    kwargs.setdefault("close_timeout", 2)
+    kwargs.setdefault("max_size", 2**21)
+    ws = await ws_connect(url, additional_headers=headers, compression=None, **kwargs)
+    return Trainer(ws)
+
+
+def make_config(**kwargs: Any) -> HubConfig:
+    limits = kwargs.pop("limits", None)
+    if isinstance(limits, dict):
+        limits = Limits(**limits)
+    kwargs.setdefault("host", "127.0.0.1")
+    kwargs.setdefault("port", 0)
+    kwargs.setdefault("shared_token", SHARED)
+    kwargs.setdefault("tokens", {"bound": BOUND_TOKEN})
+    return HubConfig(**kwargs, **({"limits": limits} if limits is not None else {}))
+
+
+
+
+async def eventually(predicate, timeout: float = 5.0, interval: float = 0.01, message: str = "condition") -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds (no fixed sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(interval)
