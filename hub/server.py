@@ -156,6 +156,7 @@ class Hub:
         self._credentials: weakref.WeakKeyDictionary[ServerConnection, Credential] = weakref.WeakKeyDictionary()
         self._closers: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
+        self._port: int | None = None
         self._unsubscribe = None
         self._shutting_down = False
         self._closed: asyncio.Event | None = None  # created on start (needs a loop)
@@ -183,6 +184,7 @@ class Hub:
             server_header="collab-hub",
             logger=logging.getLogger("collab_hub.websockets"),
         )
+        self._port = self._server.sockets[0].getsockname()[1]
         log.info("listening on %s", self.url)
         return self
 
@@ -229,9 +231,9 @@ class Hub:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("the hub is not started")
-        return self._server.sockets[0].getsockname()[1]
+        return self._port
 
     @property
     def host(self) -> str:

@@ -73,6 +73,14 @@ class Trainer:
         assert frame["type"] == type_, f"expected {type_}, got {frame}"
         return frame
 
+    async def until(self, type_: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+        """Skip frames of other types until one of ``type_`` arrives."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.recv(timeout)
+                if frame["type"] == type_:
+                    return frame
+
     async def expect_error(self, code: str, ref: str | None = None, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
         frame = await self.expect("ERROR", timeout)
         assert frame["payload"]["code"] == code, frame
