@@ -1,0 +1,226 @@
+"""``CollabApp``: the Textual shell over a ``TrainerRunner``.
+
+The app starts the runner on mount (unless it is already running), subscribes to its
+event batches, and stops it (state saved) on quit. Themes come from theme files; the
+chosen one and the live settings are written back to the config file.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.color import Color
+from textual.screen import Screen
+
+from ..core import events as ev
+from ..io.config import TrainerConfig, load_config, save_config
+from .main_screen import OPERATOR_KEYS, MainScreen
+from .screens.help import KeyHelp
+from .themes import DEFAULT_THEME, load_themes, user_theme_dir
+from .widgets.cells import Palette
+
+log = logging.getLogger(__name__)
+
+
+class CollabApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "collab-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (state saved)"),
+    ]
+
+    def __init__(self, runner: Any, config: TrainerConfig | None = None,
+                 config_path: str | Path | None = None, theme: str | None = None,
+                 clock: Callable[[], float] | None = None,
+                 theme_dirs: Iterable[Path] | None = None) -> None:
+        super().__init__()
+        self.runner = runner
+        self.config = config or TrainerConfig()
+        self.config_path = Path(config_path) if config_path is not None else None
+        self.clock = clock or runner.now
+        self._startup_notes: list[tuple[str, str]] = []
+        self._collab_ready = False
+        self._runner_stopped = False
+        # Themes: shipped files, then the user's; bad files are reported once mounted.
+        dirs = list(theme_dirs) if theme_dirs is not None else [user_theme_dir()]
+        loaded = load_themes(dirs)
+        for t in loaded.themes:
+            self.register_theme(t)
+        for problem in loaded.problems:
+            self._startup_notes.append((f"{problem} — skipped", "error"))
+        wanted = theme or self.config.ui.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._startup_notes.append(
+                (f"unknown theme {wanted!r} (available: {', '.join(sorted(self._collab_themes()))}); "
+                 f"using {DEFAULT_THEME}", "error"))
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self.keymap: dict[str, str] = {}
+        self.main = MainScreen(runner, self.clock)
+
+    def _collab_themes(self) -> list[str]:
+        return [name for name in self.available_themes if not name.startswith("textual-")]
+
+    def get_default_screen(self) -> Screen:
+        return self.main
+
+    # ---- lifecycle -------------------------------------------------------------
+    async def on_mount(self) -> None:
+        self._apply_keymap(self.config.keys)
+        for message, severity in self._startup_notes:
+            self.notify(message, severity=severity, timeout=10)
+        self.runner.subscribe(self._on_runner_events)
+        if not getattr(self.runner, "started", False):
+            await self.runner.start()
+        self._collab_ready = True
+
+    def _on_runner_events(self, events: list[ev.Event]) -> None:
+        self.main.queue(events)
+
+    async def action_quit(self) -> None:
+        await self.stop_runner()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.stop_runner()
+
+    async def stop_runner(self) -> None:
+        if self._runner_stopped:
+            return
+        self._runner_stopped = True
+        try:
+            self.runner.unsubscribe(self._on_runner_events)
+        except AttributeError:
+            pass
+        try:
+            await self.runner.stop()
+        except Exception:  # never lose the exit over a failing shutdown; the log says why
+            log.exception("stopping the trainer runner failed")
+
+    # ---- keys ------------------------------------------------------------------
+    def binding_ids(self) -> set[str]:
+        return {row[0] for row in OPERATOR_KEYS} | {"quit"}
+
+    def _apply_keymap(self, keys: dict[str, str]) -> None:
+        known = self.binding_ids()
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            self.notify(f"config [keys]: unknown binding id(s) {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known))})", severity="warning", timeout=10)
+        self.keymap = {k: v for k, v in keys.items() if k in known}
+        if self.keymap:
+            self.set_keymap(self.keymap)
+
+    def key_help(self) -> list[tuple[str, list[KeyHelp]]]:
+        """Every key, from the bindings as remapped by the keymap."""
+        def shown(binding_id: str, default: str) -> str:
+            keys = self.keymap.get(binding_id, default)
+            return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
+        operator = [KeyHelp(shown(binding_id, key), description, binding_id)
+                    for binding_id, key, _action, description, _footer in OPERATOR_KEYS]
+        operator.append(KeyHelp(shown("quit", "q"), "Quit (state saved)", "quit"))
+        general = [
+            KeyHelp("ctrl+q", "Quit (state saved)", ""),
+            KeyHelp("ctrl+p", "Command palette: themes, save, every action", ""),
+            KeyHelp("tab / shift+tab", "Move between the Requests, Reputation and Components tables", ""),
+            KeyHelp("↑ ↓ pgup pgdn home end", "Move the selection", ""),
+            KeyHelp("mouse", "Click a row to select it; click a column header to sort (again: reverse)", ""),
+            KeyHelp("esc", "Close a dialog; clear the filter", ""),
+        ]
+        return [("Operator", operator), ("Everywhere", general)]
+
+    # ---- palette ----------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main
+        for binding_id, key, action, description, _footer in OPERATOR_KEYS:
+            if binding_id == "help":
+                continue
+            title = description.split(" (")[0]
+            yield SystemCommand(title, f"key: {self.keymap.get(binding_id, key)}",
+                                lambda action=action: self.call_later(main.run_action, action))
+        yield SystemCommand("Save config", "Write theme and settings to the config file, and the state",
+                            self.action_save)
+        yield SystemCommand("Keys", "Show every key (help)", main.action_help)
+
+    async def action_save(self) -> None:
+        path = self.save_config()
+        saver = getattr(self.runner, "state_saver", None)
+        if saver is not None and hasattr(saver, "flush"):
+            try:
+                await saver.flush()
+            except Exception as exc:
+                self.notify(f"state not saved: {exc}", severity="error")
+                return
+        if path is not None:
+            self.notify(f"Saved config to {path}" + ("; state saved" if saver is not None else ""))
+
+    # ---- themes and settings -------------------------------------------------------
+    def palette(self) -> Palette:
+        v = self.get_css_variables()
+        try:
+            muted = Color.parse(v["foreground"]).blend(Color.parse(v["background"]), 0.45).hex
+        except Exception:
+            muted = "#808080"
+        return Palette(success=_hex(v.get("success"), "#4fd18b"), error=_hex(v.get("error"), "#ff5f6d"),
+                       warning=_hex(v.get("warning"), "#f2c14e"), muted=muted,
+                       accent=_hex(v.get("accent"), "#ffb347"))
+
+    def watch_theme(self, name: str) -> None:
+        if not self._collab_ready:
+            return
+        self.main.set_palette(self.palette())
+        self.main.rebuild()
+        self.config = self.config.with_ui(theme=name)
+        path = self.save_config()
+        if path is not None:
+            self.notify(f"Theme {name} saved to {path}", timeout=3)
+
+    def settings_changed(self) -> None:
+        """After a settings change: keep the config in step (the runner's hook may save it too)."""
+        t = self.runner.trainer
+        self.config = (self.config.with_reputation(trust_threshold=t.trust_threshold,
+                                                   alpha=t.reputation_alpha)
+                       .with_decisions(hold_s=t.hold_s))
+        if getattr(self.runner, "on_settings", None) is None:
+            self.save_config()
+
+    def save_config(self) -> Path | None:
+        """Write the theme and settings into the config file, keeping what else is in it."""
+        if self.config_path is None:
+            return None
+        t = self.runner.trainer
+        base = self.config
+        if self.config_path.exists():
+            loaded = load_config(self.config_path)
+            if not loaded.problems:
+                base = loaded.config
+        config = (base.with_ui(theme=self.theme)
+                  .with_reputation(trust_threshold=t.trust_threshold, alpha=t.reputation_alpha)
+                  .with_decisions(hold_s=t.hold_s))
+        try:
+            saved = save_config(config, self.config_path)
+        except OSError as exc:
+            self.notify(f"config not saved to {self.config_path}: {exc.strerror or exc}", severity="error")
+            return None
+        self.config = config
+        return saved
+
+
+def _hex(value: str | None, default: str) -> str:
+    if not value:
+        return default
+    try:
+        return Color.parse(value).hex
+    except Exception:
+        return default
+
+
+def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,
+            theme: str | None = None) -> None:
+    """Run the TUI until the operator quits (the runner is stopped and its state saved)."""
+    CollabApp(runner, config=config, config_path=config_path, theme=theme).run()

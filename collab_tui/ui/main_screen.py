@@ -1,0 +1,471 @@
+"""The main screen: status line, requests, reputation, components; every operator key.
+
+Keys turn into runner commands; nothing here decides or scores anything. Events from
+the runner are coalesced (``feed.Dirty``) and applied at most every ``FLUSH_INTERVAL``.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+
+from ..core import events as ev
+from ..core.trainer import CommandError
+from .feed import Dirty
+from .messages import FeedQueued
+from .screens.details import DetailsScreen
+from .screens.forms import NewRequest, RequestForm, Settings, SettingsForm
+from .screens.help import HelpScreen, KeyHelp
+from .widgets.cells import Palette, clock_time
+from .widgets.components import ComponentsTable
+from .widgets.reputation import ReputationTable
+from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key, outgoing_row_key
+from .widgets.status import StatusLine
+from .widgets.table import FeedTable
+
+if TYPE_CHECKING:
+    from .app import CollabApp
+
+FLUSH_INTERVAL = 0.1
+STEP = 0.05
+
+#: (id, default key, description, shown in the footer as)
+OPERATOR_KEYS: list[tuple[str, str, str, str, str | None]] = [
+    # id, key, action, description, footer label
+    ("accept", "a", "accept", "Override the selected received request's verdict to ✓ ACCEPT", "Accept"),
+    ("reject", "r", "reject", "Override the selected received request's verdict to ✗ REJECT", "Reject"),
+    ("mark_good", "g", "mark_good", "Mark the selected component (or our request's delivery) good", "Good"),
+    ("mark_bad", "b", "mark_bad", "Mark the selected component (or our request's delivery) bad", "Bad"),
+    ("unmark", "u", "unmark", "Undo the selected component's mark", None),
+    ("settings", "t", "settings", "Edit threshold, α and hold window", "Settings"),
+    ("threshold_up", "plus", "threshold(0.05)", "Raise the trust threshold by 0.05", None),
+    ("threshold_down", "minus", "threshold(-0.05)", "Lower the trust threshold by 0.05", None),
+    ("alpha_down", "left_square_bracket", "alpha(-0.05)", "Lower reputation α by 0.05", None),
+    ("alpha_up", "right_square_bracket", "alpha(0.05)", "Raise reputation α by 0.05", None),
+    ("new_request", "n", "new_request", "Send a new collaboration request", "New"),
+    ("details", "enter", "details", "Details of the selected row, with the peer's history", "Details"),
+    ("pause", "p", "pause", "Pause / resume the feed (events queue meanwhile)", "Pause"),
+    ("filter", "slash", "filter", "Filter rows by text (enter keeps it, esc clears)", "Filter"),
+    ("help", "question_mark", "help", "This help", "Help"),
+]
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding(key, action, footer or description, show=footer is not None, id=binding_id,
+                tooltip=description)
+        for binding_id, key, action, description, footer in OPERATOR_KEYS
+    ]
+    AUTO_FOCUS = "#requests"
+
+    app: "CollabApp"
+
+    def __init__(self, runner: Any, clock) -> None:
+        super().__init__()
+        self.runner = runner
+        self.clock = clock
+        trainer = runner.trainer
+        self.status_line = StatusLine(runner, clock, id="status")
+        self.requests = RequestsTable(trainer, clock, id="requests")
+        self.reputation = ReputationTable(trainer, clock, id="reputation")
+        self.components = ComponentsTable(trainer, clock, id="components")
+        self.dirty = Dirty()
+        self.paused = False
+        self.paused_events = 0
+        self.events_applied = 0
+        self._flush_timer: Timer | None = None
+        self._flush_requested = False
+        self._last_flush = 0.0
+        self._active: FeedTable = self.requests
+        self.filter_text = ""
+
+    # ---- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield self.status_line
+        with Vertical(id="tables"):
+            yield self.requests
+            yield self.reputation
+            yield self.components
+        yield Input(placeholder="filter rows: type text · enter keeps · esc clears", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.requests.border_title = "Requests"
+        self.reputation.border_title = "Reputation"
+        self.components.border_title = "Components received"
+        self.set_palette(self.app.palette())
+        self.rebuild()
+        self.set_interval(1.0, self.tick)
+
+    def set_palette(self, palette: Palette) -> None:
+        for widget in (self.requests, self.reputation, self.components, self.status_line):
+            widget.palette = palette
+
+    def rebuild(self) -> None:
+        """Redraw every table from the trainer's state (start, theme change, filter)."""
+        for table in (self.requests, self.reputation, self.components):
+            table.filter_text = self.filter_text
+            table.rebuild_from_state()
+        self._update_subtitles()
+        self.status_line.redraw()
+
+    def _update_subtitles(self) -> None:
+        t = self.runner.trainer
+        self.requests.border_subtitle = (f"{self.requests.row_count} shown · "
+                                         f"{len(t.incoming)} received · {len(t.outgoing)} sent")
+        self.reputation.border_subtitle = f"{self.reputation.row_count} peers · threshold {t.trust_threshold:.2f}"
+        self.components.border_subtitle = f"{self.components.row_count} shown"
+
+    # ---- the feed -----------------------------------------------------------
+    def queue(self, events: list[ev.Event]) -> None:
+        """Runner callback (on the event loop): coalesce now, draw within FLUSH_INTERVAL."""
+        self.dirty.add(events)
+        if self.paused:
+            self.paused_events += len(events)
+        if not self._flush_requested:
+            self._flush_requested = True
+            self.post_message(FeedQueued())
+
+    def on_feed_queued(self, message: FeedQueued) -> None:
+        self._flush_requested = False
+        if self._flush_timer is None:
+            delay = max(0.01, self._last_flush + FLUSH_INTERVAL - time.monotonic())
+            self._flush_timer = self.set_timer(delay, self.flush, name="feed-flush")
+
+    @property
+    def busy(self) -> bool:
+        """True while queued events are waiting to be drawn."""
+        return bool(self.dirty) and not self.paused
+
+    def flush(self) -> None:
+        self._flush_timer = None
+        if self.paused:
+            self.status_line.paused_new = self.paused_events
+            self.status_line.redraw()
+            return
+        dirty, self.dirty = self.dirty, Dirty()
+        self._last_flush = time.monotonic()
+        for message, severity in dirty.notices:
+            self.notify(message, severity=severity)
+        self.status_line.problems += dirty.problems
+        if len(dirty.requests) > self.requests.max_rows // 2:
+            self.requests.rebuild_from_state()
+        elif dirty.requests:
+            self.requests.refresh_rows(dirty.requests)
+        if dirty.all_peers:
+            self.reputation.refresh_all()
+        elif dirty.peers:
+            self.reputation.refresh_rows(dirty.peers)
+        if dirty.components:
+            self.components.refresh_rows(dirty.components)
+        self.events_applied += dirty.events
+        self._update_subtitles()
+        self.status_line.redraw()
+
+    def tick(self) -> None:
+        self.requests.tick()
+        self.reputation.tick()
+        self.status_line.redraw()
+
+    # ---- selection ------------------------------------------------------------
+    def on_descendant_focus(self, event) -> None:
+        if isinstance(event.widget, FeedTable):
+            self._active = event.widget
+
+    def _fail(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=6)
+
+    # ---- overrides --------------------------------------------------------------
+    def action_accept(self) -> None:
+        self._override(True)
+
+    def action_reject(self) -> None:
+        self._override(False)
+
+    def _override(self, accept: bool) -> None:
+        record = self.requests.selected_incoming()
+        if record is None:
+            self._fail("Select a request we received (← in) in the Requests table to override its verdict.")
+            return
+        try:
+            self.runner.override(record.key, accept)
+        except CommandError as exc:
+            self._fail(f"Cannot {'accept' if accept else 'reject'} {record.request_id[:8]} "
+                       f"from {record.initiator}: {exc}")
+            return
+        self.notify(f"{'✓ ACCEPT' if accept else '✗ REJECT'} sent to {record.initiator} "
+                    f"for {record.request_id[:8]} (operator override)")
+        self.requests.refresh_rows({incoming_row_key(record)})
+        self.status_line.redraw()
+
+    # ---- marks -----------------------------------------------------------------
+    def _target_component(self) -> str | None:
+        if self._active is self.components:
+            key = self.components.selected_key
+            if key is None:
+                self._fail("No component selected.")
+            return key
+        if self._active is self.requests:
+            outgoing = self.requests.selected_outgoing()
+            if outgoing is not None:
+                key = self.requests.delivered_component(outgoing)
+                if key is None:
+                    self._fail(f"Nothing has been delivered for request {outgoing.request_id[:8]} yet.")
+                return key
+        self._fail("Select a component (Components table) or one of our requests (→ out) "
+                   "with a delivery to mark it.")
+        return None
+
+    def action_mark_good(self) -> None:
+        self._mark(True)
+
+    def action_mark_bad(self) -> None:
+        self._mark(False)
+
+    def _mark(self, good: bool) -> None:
+        key = self._target_component()
+        if key is None:
+            return
+        try:
+            self.runner.mark(key, good)
+        except CommandError as exc:
+            self._fail(f"Cannot mark {key}: {exc}")
+            return
+        self.notify(f"Marked {key} {'good' if good else 'bad'}; "
+                    f"{self._source_of(key)}'s reputation is now {self._score_of(self._source_of(key)):.2f}")
+        self._after_mark(key)
+
+    def action_unmark(self) -> None:
+        key = self._target_component()
+        if key is None:
+            return
+        try:
+            self.runner.unmark(key)
+        except CommandError as exc:
+            self._fail(f"Cannot undo the mark on {key}: {exc}")
+            return
+        source = self._source_of(key)
+        self.notify(f"Mark on {key} undone; {source}'s reputation is back to {self._score_of(source):.2f}")
+        self._after_mark(key)
+
+    def _source_of(self, key: str) -> str:
+        return self.runner.trainer.shared_knowledge["benchmarks"].get(key, {}).get("source", "?")
+
+    def _score_of(self, peer: str) -> float:
+        return self.runner.trainer.book.score(peer)
+
+    def _after_mark(self, key: str) -> None:
+        record = self.runner.trainer.shared_knowledge["benchmarks"].get(key, {})
+        self.components.refresh_rows({key})
+        self.reputation.refresh_rows({record.get("source", "")} - {""})
+        if record.get("request_id"):
+            self.requests.refresh_rows({"out:" + record["request_id"]})
+
+    # ---- settings ----------------------------------------------------------------
+    def current_settings(self) -> Settings:
+        t = self.runner.trainer
+        return Settings(t.trust_threshold, t.reputation_alpha, t.hold_s)
+
+    def action_settings(self) -> None:
+        self.app.push_screen(SettingsForm(self.current_settings()), self._apply_settings)
+
+    def _apply_settings(self, settings: Settings | None) -> None:
+        if settings is None:
+            return
+        self.configure(trust_threshold=settings.trust_threshold,
+                       reputation_alpha=settings.reputation_alpha, hold_s=settings.hold_s)
+
+    def configure(self, **changes: float) -> bool:
+        try:
+            self.runner.configure(**changes)
+        except CommandError as exc:
+            self._fail(str(exc))
+            return False
+        self.app.settings_changed()
+        self.reputation.refresh_all()
+        self._update_subtitles()
+        self.status_line.redraw()
+        return True
+
+    def action_threshold(self, step: float) -> None:
+        value = round(min(1.0, max(0.0, self.runner.trainer.trust_threshold + step)), 2)
+        if self.configure(trust_threshold=value):
+            self.notify(f"Trust threshold {value:.2f}", timeout=2)
+
+    def action_alpha(self, step: float) -> None:
+        value = round(min(1.0, max(0.0, self.runner.trainer.reputation_alpha + step)), 2)
+        if self.configure(reputation_alpha=value):
+            self.notify(f"Reputation α {value:.2f}", timeout=2)
+
+    # ---- new request ------------------------------------------------------------
+    def action_new_request(self) -> None:
+        peers = sorted(self.runner.trainer.known_ai_info)
+        self.app.push_screen(RequestForm(peers), self._send_request)
+
+    def _send_request(self, request: NewRequest | None) -> None:
+        if request is None:
+            return
+        try:
+            request_id = self.runner.send_request(request.collaboration_type, request.feature,
+                                                  request.deadline_s, request.recipient)
+        except CommandError as exc:
+            self._fail(f"Request not sent: {exc}")
+            return
+        self.notify(f"Sent request {request_id[:8]} [{request.collaboration_type}] "
+                    f"to {request.recipient or 'everyone'}")
+        self.requests.refresh_rows({"out:" + request_id})
+        self.requests.select_key("out:" + request_id)
+
+    # ---- details ------------------------------------------------------------------
+    def action_details(self) -> None:
+        table = self._active
+        key = table.selected_key
+        if key is None:
+            self._fail("Nothing selected.")
+            return
+        t = self.runner.trainer
+        if table is self.requests:
+            title, body, peer = self._request_details(key)
+        elif table is self.components:
+            title, body, peer = self._component_details(key)
+        else:
+            title, body, peer = f"Peer {key}", self._peer_body(key), key
+        if body is None:
+            self._fail("That row is no longer held by the trainer.")
+            return
+        self.app.push_screen(DetailsScreen(title, body, peer, t.book.records.get(peer) if peer else None,
+                                           t.book.score(peer) if peer else None))
+
+    def _request_details(self, key: str) -> tuple[str, Text | None, str | None]:
+        t = self.runner.trainer
+        body = Text()
+        if key.startswith(IN_PREFIX):
+            r = t.incoming.get(key[len(IN_PREFIX):])
+            if r is None:
+                return "", None, None
+            rows = [("request id", r.request_id), ("from", r.initiator),
+                    ("their specialization", r.initiator_specialization or "unknown"),
+                    ("type", r.collaboration_type), ("feature", r.feature or "—"),
+                    ("deadline", f"{r.deadline_s:g} s (until {clock_time(r.deadline_at)})"),
+                    ("received", clock_time(r.received_at)), ("status", r.status),
+                    ("automatic verdict", f"{r.decision.verdict} — {r.decision.reason} (rule {r.decision.rule})"),
+                    ("score / threshold then", f"{r.decision.score:.2f} / {r.decision.threshold:.2f}"),
+                    ("verdict in force", f"{r.verdict.verdict}" + (" (operator override)" if r.overridden else "")),
+                    ("reason", r.verdict.reason)]
+            session = t.collaboration_sessions.get(r.session_key) if r.session_key else None
+            if session:
+                rows += [("session", f"{session.status}" + (f" — {session.detail}" if session.detail else ""))]
+            if r.hold_until is not None:
+                rows += [("held until", clock_time(r.hold_until))]
+            title, peer = f"Request {r.request_id[:8]} from {r.initiator}", r.initiator
+        else:
+            o = t.outgoing.get(key[4:])
+            if o is None:
+                return "", None, None
+            rows = [("request id", o.request_id), ("to", o.recipient or "everyone"),
+                    ("type", o.collaboration_type), ("feature", o.feature or "—"),
+                    ("deadline", f"{o.deadline_s:g} s (until {clock_time(o.deadline_at)})"),
+                    ("sent", clock_time(o.sent_at))]
+            for p, resp in o.responses.items():
+                verdict = "✓ ACCEPT" if resp.accepted else "✗ REJECT"
+                rows.append((f"answer from {p}", f"{verdict}{' (override)' if resp.overridden else ''} — {resp.reason}"))
+                s = t.collaboration_sessions.get(f"out:{o.request_id}/{p}")
+                if s:
+                    rows.append((f"  session with {p}", s.status + (f" — {s.detail}" if s.detail else "")))
+            if not o.responses:
+                rows.append(("answers", "none yet"))
+            component = self.requests.delivered_component(o)
+            title = f"Our request {o.request_id[:8]}"
+            peer = t.shared_knowledge["benchmarks"][component]["source"] if component else o.recipient
+            if component:
+                rows.append(("delivered component", component))
+        self._rows_into(body, rows)
+        return title, body, peer
+
+    def _component_details(self, key: str) -> tuple[str, Text | None, str | None]:
+        record = self.runner.trainer.shared_knowledge["benchmarks"].get(key)
+        if record is None:
+            return "", None, None
+        comp = record.get("component") or {}
+        rows = [("key", key), ("source", record["source"]), ("request", record.get("request_id") or "—"),
+                ("received", clock_time(record.get("received_at"))),
+                ("complete", "yes" if record.get("collaboration_complete") else "no (partial)"),
+                ("validation", f"{record['validation']} — {record['reason']}"),
+                ("operator mark", record.get("mark") or "none")]
+        for field in ("id", "name", "version", "sha256"):
+            if field in comp:
+                rows.append((field, str(comp[field])))
+        body = Text()
+        self._rows_into(body, rows)
+        if isinstance(comp.get("content"), str):
+            body.append("\ncontent\n", "bold")
+            body.append(comp["content"][:4000])
+        return f"Component {key}", body, record["source"]
+
+    def _peer_body(self, peer: str) -> Text:
+        t = self.runner.trainer
+        info = t.known_ai_info.get(peer, {})
+        rec = t.book.records.get(peer)
+        rows = [("peer", peer), ("specialization", info.get("specialization", "unknown")),
+                ("capabilities", ", ".join(info.get("capabilities", [])) or "—"),
+                ("online", "yes" if peer in t.online else "no"),
+                ("score", f"{t.book.score(peer):.2f} (threshold {t.trust_threshold:.2f})"),
+                ("evidence", f"{rec.successes} successes, {rec.failures} failures" if rec else "none")]
+        body = Text()
+        self._rows_into(body, rows)
+        return body
+
+    @staticmethod
+    def _rows_into(body: Text, rows: list[tuple[str, str]]) -> None:
+        width = max((len(label) for label, _ in rows), default=0)
+        for label, value in rows:
+            body.append(f"{label:<{width}}  ", "bold")
+            body.append(f"{value}\n")
+
+    # ---- pause / filter / help -----------------------------------------------------
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self.paused_events = 0
+            self.status_line.paused_new = 0
+            self.notify("Feed paused: new events queue until you press the pause key again", timeout=3)
+        else:
+            self.status_line.paused_new = None
+            self.flush()
+        self.status_line.redraw()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.status_line.filter_text = self.filter_text
+        self.rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value.strip():
+            box.remove_class("shown")
+        self._active.focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("shown"):
+            box.value = ""
+            box.remove_class("shown")
+            self._active.focus()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.app.key_help()))

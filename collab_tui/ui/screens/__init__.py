@@ -1,0 +1,1 @@
+"""Modal screens: help, details, the settings form and the new-request form."""

@@ -1,0 +1,71 @@
+"""Components received: source, request, validation result, the operator's mark."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+from rich.text import Text
+
+from ...core.trainer import NetworkedKernelTrainer
+from .cells import Cell, Palette, clock_time, short
+from .table import Column, FeedTable
+
+VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
+
+
+class ComponentsTable(FeedTable):
+    COLUMNS = (
+        Column("time", "Time", 8),
+        Column("component", "Component", 24),
+        Column("source", "Source", 14),
+        Column("request", "Request", 8),
+        Column("validation", "Validation", 12),
+        Column("mark", "Mark", 7),
+        Column("reason", "Reason", 50),
+    )
+    default_sort = ("time", True)
+    max_rows = 500
+
+    def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trainer = trainer
+        self.clock = clock
+        self.palette = Palette()
+
+    @property
+    def records(self) -> dict[str, dict[str, Any]]:
+        return self.trainer.shared_knowledge["benchmarks"]
+
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+        for key, record in list(self.records.items()):
+            yield key, self.cells(key, record)
+
+    def refresh_rows(self, keys: set[str]) -> None:
+        records = self.records
+        self.apply(((k, self.cells(k, records[k]) if k in records else None) for k in keys), self.all_rows)
+
+    def rebuild_from_state(self) -> None:
+        self.rebuild(self.all_rows())
+
+    def cells(self, key: str, record: dict[str, Any]) -> Sequence[Text]:
+        p = self.palette
+        comp = record.get("component") or {}
+        if comp.get("invalid"):
+            name = f"(invalid) {key}"
+        else:
+            name = f"{comp.get('name', key)} v{comp.get('version', '?')}"
+        validation = record.get("validation", "?")
+        colour = {"passed": p.success, "failed": p.error}.get(validation, p.warning)
+        mark = record.get("mark")
+        mark_cell = (Cell("✓ good", f"bold {p.success}", sort_value=2) if mark == "good"
+                     else Cell("✗ bad", f"bold {p.error}", sort_value=0) if mark == "bad"
+                     else Cell("—", p.muted, sort_value=1))
+        return (
+            Cell(clock_time(record.get("received_at")), sort_value=record.get("received_at") or 0.0),
+            Cell(short(name, 24)),
+            Cell(short(record.get("source", "?"), 14)),
+            Cell((record.get("request_id") or "—")[:8]),
+            Cell(VALIDATION.get(validation, validation), colour),
+            mark_cell,
+            Cell(short(record.get("reason", ""), 80)),
+        )

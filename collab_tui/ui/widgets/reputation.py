@@ -1,0 +1,100 @@
+"""One row per known peer: score bar with the threshold marked, evidence, trend, last outcome."""
+from __future__ import annotations
+
+from typing import Callable, Iterator, Sequence
+
+from rich.text import Text
+
+from ...core.reputation import NEUTRAL
+from ...core.trainer import NetworkedKernelTrainer
+from .cells import Cell, Palette, ago, score_bar, short, sparkline
+from .table import Column, FeedTable
+
+BAR_WIDTH = 20
+TREND_WIDTH = 12
+
+
+class ReputationTable(FeedTable):
+    COLUMNS = (
+        Column("peer", "Peer", 16),
+        Column("spec", "Specialization", 14),
+        Column("bar", "Score  ┃ = threshold", BAR_WIDTH),
+        Column("score", "Score", 5),
+        Column("sf", "✓/✗", 7),
+        Column("obs", "Obs", 4),
+        Column("trend", "Trend", TREND_WIDTH),
+        Column("last", "Last outcome", 40),
+        Column("when", "When", 10),
+    )
+    default_sort = ("peer", False)
+    max_rows = 5000
+
+    def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trainer = trainer
+        self.clock = clock
+        self.palette = Palette()
+
+    def peers(self) -> list[str]:
+        return sorted(set(self.trainer.book.known()) | set(self.trainer.known_ai_info))
+
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+        now = self.clock()
+        for peer in self.peers():
+            yield peer, self.cells(peer, now)
+
+    def refresh_rows(self, peers: set[str]) -> None:
+        now = self.clock()
+        self.apply(((peer, self.cells(peer, now)) for peer in peers), self.all_rows)
+
+    def refresh_all(self) -> None:
+        self.refresh_rows(set(self.peers()))
+
+    def rebuild_from_state(self) -> None:
+        self.rebuild(self.all_rows())
+
+    def tick(self) -> None:
+        """Keep the "when" column's relative times current."""
+        now = self.clock()
+        book = self.trainer.book
+        for peer in list(self.rows):
+            rec = book.records.get(peer.value)
+            if rec is None or rec.last_time is None:
+                continue
+            cell = Cell(ago(rec.last_time, now), sort_value=rec.last_time)
+            if self.get_cell(peer, "when") != cell:
+                self.update_cell(peer, "when", cell)
+
+    def cells(self, peer: str, now: float) -> Sequence[Text]:
+        p = self.palette
+        t = self.trainer
+        score = t.reputation.get(peer, NEUTRAL)
+        threshold = t.trust_threshold
+        rec = t.book.records.get(peer)
+        info = t.known_ai_info.get(peer, {})
+        online = peer in t.online
+        above = score >= threshold
+        successes = rec.successes if rec else 0
+        failures = rec.failures if rec else 0
+        if rec and rec.last_outcome:
+            glyph = {"success": "✓", "failure": "✗", "undo": "↺"}.get(rec.last_outcome, "·")
+            colour = {"success": p.success, "failure": p.error}.get(rec.last_outcome, p.warning)
+            last = Cell(short(f"{glyph} {rec.last_reason or rec.last_outcome}", 60), colour)
+        else:
+            last = Cell("— no outcome yet", p.muted, sort_value="~")
+        return (
+            Cell(("● " if online else "○ ") + short(peer, 14), "" if online else p.muted, sort_value=peer.casefold()),
+            Cell(short(info.get("specialization", "?"), 14)),
+            score_bar(score, threshold, BAR_WIDTH, p),
+            Cell(f"{score:.2f}", f"bold {p.success if above else p.error}", sort_value=score),
+            Cell(f"{successes}/{failures}", sort_value=successes - failures),
+            Cell(str(successes + failures), sort_value=successes + failures),
+            sparkline(t.book.trend(peer), TREND_WIDTH, p),
+            last,
+            Cell(ago(rec.last_time if rec else None, now), sort_value=(rec.last_time or 0.0) if rec else 0.0),
+        )
+
+    @property
+    def selected_peer(self) -> str | None:
+        return self.selected_key

@@ -1,0 +1,214 @@
+"""The requests feed: requests we received (with our verdict) and requests we sent."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterator, Sequence
+
+from rich.text import Text
+
+from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, HELD,
+                              VALIDATING, IncomingRequest, OutgoingRequest)
+from ...core.trainer import NetworkedKernelTrainer
+from .cells import Cell, Palette, clock_time, short, verdict_cell
+from .table import Column, FeedTable
+
+IN_PREFIX = "in:"
+OUT_PREFIX = "out:"
+
+
+def incoming_row_key(record: IncomingRequest) -> str:
+    return IN_PREFIX + record.key
+
+
+def outgoing_row_key(record: OutgoingRequest) -> str:
+    return OUT_PREFIX + record.request_id
+
+
+class RequestsTable(FeedTable):
+    """Newest first by default; ``hold`` counts down held verdicts and outgoing deadlines."""
+
+    COLUMNS = (
+        Column("time", "Time", 8),
+        Column("dir", "Dir", 5),
+        Column("peer", "Peer", 12),
+        Column("type", "Type", 18),
+        Column("spec", "Peer's spec.", 12),
+        Column("score", "Score", 5),
+        Column("verdict", "Verdict", 13),
+        Column("reason", "Reason", 28),
+        Column("next", "What happened next", 28),
+        Column("hold", "Hold", 7),
+    )
+    default_sort = ("time", True)
+    max_rows = 1000
+
+    def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trainer = trainer
+        self.clock = clock
+        self.palette = Palette()
+        #: Rows whose "hold" cell counts down, refreshed every second.
+        self.live: set[str] = set()
+
+    # ---- rows from trainer state --------------------------------------------
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+        """Every request the trainer still holds, oldest first."""
+        now = self.clock()
+        items: list[tuple[float, str, Sequence[Text]]] = []
+        for record in list(self.trainer.incoming.values())[-self.max_rows:]:
+            items.append((record.received_at, incoming_row_key(record), self.incoming_cells(record, now)))
+        for record in list(self.trainer.outgoing.values())[-self.max_rows:]:
+            items.append((record.sent_at, outgoing_row_key(record), self.outgoing_cells(record, now)))
+        items.sort(key=lambda item: item[0])
+        for _, key, cells in items:
+            yield key, cells
+
+    def row(self, key: str, now: float) -> Sequence[Text] | None:
+        if key.startswith(IN_PREFIX):
+            record = self.trainer.incoming.get(key[len(IN_PREFIX):])
+            return self.incoming_cells(record, now) if record else None
+        record = self.trainer.outgoing.get(key[len(OUT_PREFIX):])
+        return self.outgoing_cells(record, now) if record else None
+
+    def refresh_rows(self, keys: set[str]) -> None:
+        now = self.clock()
+        self.apply(((k, self.row(k, now)) for k in keys), self.all_rows)
+
+    def rebuild_from_state(self) -> None:
+        self.live.clear()
+        self.rebuild(self.all_rows())
+
+    def tick(self) -> None:
+        if self.live:
+            self.refresh_rows(set(self.live))
+
+    # ---- cells ---------------------------------------------------------------
+    def incoming_cells(self, r: IncomingRequest, now: float) -> Sequence[Text]:
+        p = self.palette
+        key = incoming_row_key(r)
+        held = r.status == HELD and r.hold_until is not None
+        if held:
+            self.live.add(key)
+            left = max(0, math.ceil(r.hold_until - now))
+            hold = Cell(f"⏳ {left} s", f"bold {p.warning}", sort_value=left)
+        else:
+            self.live.discard(key)
+            hold = Cell("", sort_value=-1)
+        return (
+            Cell(clock_time(r.received_at), sort_value=r.received_at),
+            Cell("← in", p.muted, sort_value="in"),
+            Cell(short(r.initiator, 12)),
+            Cell(short(r.collaboration_type, 18)),
+            Cell(short(r.initiator_specialization or "?", 12)),
+            Cell(f"{r.decision.score:.2f}", sort_value=r.decision.score),
+            verdict_cell(r.verdict.accept, p, r.overridden),
+            Cell(short(r.verdict.reason, 60)),
+            self._incoming_next(r),
+            hold,
+        )
+
+    def _incoming_next(self, r: IncomingRequest) -> Text:
+        p = self.palette
+        prefix = "overridden · " if r.overridden else ""
+        if r.status == HELD:
+            return Cell(f"pending: held for the operator", p.warning)
+        session = self.trainer.collaboration_sessions.get(r.session_key) if r.session_key else None
+        if session is None:
+            return Cell(prefix + ("sent: accepted" if r.verdict.accept else "sent: refused"), p.muted)
+        status = session.status
+        if status == ACTIVE:
+            return Cell(prefix + "in progress: producing", p.accent)
+        if status == DELIVERED:
+            return Cell(prefix + f"✓ delivered ({session.detail})" if session.detail else prefix + "✓ delivered",
+                        p.success)
+        if status in (FAILED, EXPIRED):
+            return Cell(prefix + f"✗ {status}: {session.detail}", p.error)
+        if status == CANCELLED:
+            return Cell(prefix + f"cancelled: {session.detail}" if session.detail else prefix + "cancelled",
+                        p.warning)
+        return Cell(prefix + status)
+
+    def outgoing_cells(self, o: OutgoingRequest, now: float) -> Sequence[Text]:
+        p = self.palette
+        key = outgoing_row_key(o)
+        info = self.trainer.known_ai_info.get(o.recipient or "", {})
+        accepted = sum(1 for r in o.responses.values() if r.accepted)
+        refused = len(o.responses) - accepted
+        if o.responses:
+            verdict = Cell(f"✓{accepted} ✗{refused}", f"bold {p.success if accepted else p.error}",
+                           sort_value=1.5 if accepted else 0.5)
+        else:
+            verdict = Cell("… waiting", p.muted, sort_value=1)
+        next_cell, running = self._outgoing_next(o, now)
+        if running and now < o.deadline_at:
+            self.live.add(key)
+            left = max(0, math.ceil(o.deadline_at - now))
+            hold = Cell(f"⌛ {left} s", p.muted, sort_value=left)
+        else:
+            self.live.discard(key)
+            hold = Cell("", sort_value=-1)
+        score = self.trainer.reputation.get(o.recipient) if o.recipient else None
+        return (
+            Cell(clock_time(o.sent_at), sort_value=o.sent_at),
+            Cell("→ out", p.accent, sort_value="out"),
+            Cell(short(o.recipient or "(everyone)", 12)),
+            Cell(short(o.collaboration_type, 18)),
+            Cell(short(info.get("specialization", "—") if o.recipient else "—", 12)),
+            Cell(f"{score:.2f}" if score is not None else "—", sort_value=score if score is not None else -1.0),
+            verdict,
+            Cell(short(f"feature: {o.feature}" if o.feature else "(no feature)", 60)),
+            next_cell,
+            hold,
+        )
+
+    def _outgoing_next(self, o: OutgoingRequest, now: float) -> tuple[Text, bool]:
+        """What became of our request, and whether anything is still running."""
+        p = self.palette
+        sessions = [s for peer in o.responses
+                    if (s := self.trainer.collaboration_sessions.get(f"out:{o.request_id}/{peer}"))]
+        by = {status: [s for s in sessions if s.status == status]
+              for status in (ACTIVE, VALIDATING, COMPLETED, FAILED, CANCELLED)}
+        running = bool(by[ACTIVE] or by[VALIDATING])
+        if by[COMPLETED]:
+            peers = ", ".join(s.peer for s in by[COMPLETED])
+            return Cell(f"✓ delivered by {peers}", p.success), running
+        if by[VALIDATING]:
+            return Cell(f"validating ({by[VALIDATING][0].peer})", p.accent), running
+        if by[ACTIVE]:
+            return Cell(f"in progress: {', '.join(s.peer for s in by[ACTIVE])}", p.accent), running
+        if by[FAILED]:
+            s = by[FAILED][-1]
+            return Cell(f"✗ failed ({s.peer}): {s.detail}", p.error), running
+        if by[CANCELLED]:
+            s = by[CANCELLED][-1]
+            return Cell(f"cancelled ({s.peer}): {s.detail}", p.warning), running
+        if o.responses:
+            return Cell("no one accepted", p.muted), False
+        if now >= o.deadline_at:
+            return Cell("no answer before the deadline", p.muted), False
+        return Cell("sent; awaiting answers", p.muted), True
+
+    # ---- selection helpers ------------------------------------------------------
+    def selected_incoming(self) -> IncomingRequest | None:
+        key = self.selected_key
+        if key and key.startswith(IN_PREFIX):
+            return self.trainer.incoming.get(key[len(IN_PREFIX):])
+        return None
+
+    def selected_outgoing(self) -> OutgoingRequest | None:
+        key = self.selected_key
+        if key and key.startswith(OUT_PREFIX):
+            return self.trainer.outgoing.get(key[len(OUT_PREFIX):])
+        return None
+
+    def delivered_component(self, o: OutgoingRequest) -> str | None:
+        """The component a peer delivered for our request (the latest), if any."""
+        best: tuple[float, str] | None = None
+        for peer in o.responses:
+            s = self.trainer.collaboration_sessions.get(f"out:{o.request_id}/{peer}")
+            if s and s.component_key and s.component_key in self.trainer.shared_knowledge["benchmarks"]:
+                when = s.ended_at or s.started_at
+                if best is None or when >= best[0]:
+                    best = (when, s.component_key)
+        return best[1] if best else None
