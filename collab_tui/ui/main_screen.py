@@ -193,7 +193,7 @@ class MainScreen(Screen[None]):
     def _override(self, accept: bool) -> None:
         record = self.requests.selected_incoming()
         if record is None:
-            self._fail("Select a request we received (← in) in the Requests table to override its verdict.")
+            self._fail("Select a request we received (← peer) in the Requests table to override its verdict.")
             return
         try:
             self.runner.override(record.key, accept)
@@ -220,7 +220,7 @@ class MainScreen(Screen[None]):
                 if key is None:
                     self._fail(f"Nothing has been delivered for request {outgoing.request_id[:8]} yet.")
                 return key
-        self._fail("Select a component (Components table) or one of our requests (→ out) "
+        self._fail("Select a component (Components table) or one of our requests (→ peer) "
                    "with a delivery to mark it.")
         return None
 

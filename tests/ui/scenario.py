@@ -35,9 +35,22 @@ def frame(msg_type: str, sender: str, payload: dict[str, Any], recipient: str | 
             "recipient_id": recipient, "timestamp": ts, "payload": payload}
 
 
-def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.5) -> TrainerRunner:
+class OfflineRunner(TrainerRunner):
+    """The real runner, started without its hub link (frames come in through ``feed``)."""
+
+    async def start(self, connect: bool = False) -> None:
+        await super().start(connect=False)
+
+
+def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.5, **kwargs: Any) -> TrainerRunner:
     trainer = NetworkedKernelTrainer(ME, "networking", trust_threshold=threshold, hold_s=hold_s)
-    return TrainerRunner(trainer, url="ws://127.0.0.1:9/", token=None, clock=clock)
+    return OfflineRunner(trainer, url="ws://127.0.0.1:9/", token=None, clock=clock, **kwargs)
+
+
+def sent_frames(runner: TrainerRunner) -> list[dict[str, Any]]:
+    """Frames the runner queued for the hub (it is not connected, so they wait in the outbox)."""
+    import json
+    return [json.loads(text) for text in runner._outbox]
 
 
 def join(runner: TrainerRunner, peers: dict[str, str] = PEERS) -> None:

@@ -67,5 +67,5 @@ class ComponentsTable(FeedTable):
             Cell((record.get("request_id") or "—")[:8]),
             Cell(VALIDATION.get(validation, validation), colour),
             mark_cell,
-            Cell(short(record.get("reason", ""), 80)),
+            Cell(short(record.get("reason", ""), 50)),
         )

@@ -80,7 +80,7 @@ class ReputationTable(FeedTable):
         if rec and rec.last_outcome:
             glyph = {"success": "✓", "failure": "✗", "undo": "↺"}.get(rec.last_outcome, "·")
             colour = {"success": p.success, "failure": p.error}.get(rec.last_outcome, p.warning)
-            last = Cell(short(f"{glyph} {rec.last_reason or rec.last_outcome}", 60), colour)
+            last = Cell(short(f"{glyph} {rec.last_reason or rec.last_outcome}", 40), colour)
         else:
             last = Cell("— no outcome yet", p.muted, sort_value="~")
         return (

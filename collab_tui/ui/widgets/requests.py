@@ -29,13 +29,12 @@ class RequestsTable(FeedTable):
 
     COLUMNS = (
         Column("time", "Time", 8),
-        Column("dir", "Dir", 5),
-        Column("peer", "Peer", 12),
+        Column("peer", "⇄ Peer", 14),
         Column("type", "Type", 18),
         Column("spec", "Peer's spec.", 12),
         Column("score", "Score", 5),
         Column("verdict", "Verdict", 13),
-        Column("reason", "Reason", 28),
+        Column("reason", "Reason", 32),
         Column("next", "What happened next", 28),
         Column("hold", "Hold", 7),
     )
@@ -97,14 +96,13 @@ class RequestsTable(FeedTable):
             hold = Cell("", sort_value=-1)
         return (
             Cell(clock_time(r.received_at), sort_value=r.received_at),
-            Cell("← in", p.muted, sort_value="in"),
-            Cell(short(r.initiator, 12)),
+            Cell("← " + short(r.initiator, 12), sort_value=r.initiator.casefold()),
             Cell(short(r.collaboration_type, 18)),
             Cell(short(r.initiator_specialization or "?", 12)),
             Cell(f"{r.decision.score:.2f}", sort_value=r.decision.score),
             verdict_cell(r.verdict.accept, p, r.overridden),
-            Cell(short(r.verdict.reason, 60)),
-            self._incoming_next(r),
+            Cell(short(r.verdict.reason, 32)),
+            _fit(self._incoming_next(r), 28),
             hold,
         )
 
@@ -151,14 +149,14 @@ class RequestsTable(FeedTable):
         score = self.trainer.reputation.get(o.recipient) if o.recipient else None
         return (
             Cell(clock_time(o.sent_at), sort_value=o.sent_at),
-            Cell("→ out", p.accent, sort_value="out"),
-            Cell(short(o.recipient or "(everyone)", 12)),
+            Cell("→ " + short(o.recipient or "(everyone)", 12), p.accent,
+                 sort_value=(o.recipient or "").casefold()),
             Cell(short(o.collaboration_type, 18)),
             Cell(short(info.get("specialization", "—") if o.recipient else "—", 12)),
             Cell(f"{score:.2f}" if score is not None else "—", sort_value=score if score is not None else -1.0),
             verdict,
-            Cell(short(f"feature: {o.feature}" if o.feature else "(no feature)", 60)),
-            next_cell,
+            Cell(short(f"feature: {o.feature}" if o.feature else "(no feature)", 32)),
+            _fit(next_cell, 28),
             hold,
         )
 
@@ -212,3 +210,11 @@ class RequestsTable(FeedTable):
                 if best is None or when >= best[0]:
                     best = (when, s.component_key)
         return best[1] if best else None
+
+
+def _fit(cell: Text, width: int) -> Text:
+    """Truncate with an ellipsis (keeping style and sort value) so nothing is cut mid-word silently."""
+    if cell.cell_len > width:
+        cell.truncate(width - 1)
+        cell.append("…")
+    return cell
