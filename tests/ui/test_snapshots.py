@@ -1,0 +1,51 @@
+"""Snapshots of the main screen in every shipped theme: fixed clock, fixed data, UTC."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from collab_tui.core import wire
+
+from collab_tui.ui.app import CollabApp
+
+from .conftest import settle
+from .scenario import FixedClock, make_runner, populate
+
+SHIPPED = ["collab-dark", "collab-light", "collab-high-contrast"]
+
+
+def build(theme: str) -> tuple[CollabApp, FixedClock]:
+    clock = FixedClock()
+    app = CollabApp(make_runner(clock, hold_s=0.0), theme=theme, clock=clock, theme_dirs=[])
+    return app, clock
+
+
+@pytest.fixture(autouse=True)
+def _fixed_ids(monkeypatch):
+    """Request ids are uuids in real life; fixed here so the screen is the same every run."""
+    counter = itertools.count(1)
+    monkeypatch.setattr(wire, "new_id", lambda: f"{next(counter):08d}cafe{'0' * 20}")
+
+
+@pytest.mark.parametrize("theme", SHIPPED)
+def test_main_screen(snap_compare, theme):
+    app, clock = build(theme)
+
+    async def run_before(pilot) -> None:
+        populate(app.runner, clock)
+        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
+        app.main.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+def test_help_screen(snap_compare):
+    app, clock = build("collab-dark")
+
+    async def run_before(pilot) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
