@@ -19,25 +19,12 @@ from ..core import events as ev
 from ..core.components import builtin_content
 from ..core.trainer import CommandError, NetworkedKernelTrainer
 from .connection import CONNECTED, ConnectionStatus, HubLink
+from .subprocesses import ProducerResult, ValidatorResult
 
 log = logging.getLogger(__name__)
 
 #: Frames kept while the hub is away (responses, deliveries); oldest dropped beyond this.
 MAX_OUTBOX = 10_000
-
-
-@dataclass(slots=True)
-class ProducerResult:
-    ok: bool
-    content: str
-    reason: str = ""
-
-
-@dataclass(slots=True)
-class ValidatorResult:
-    verdict: str          # "pass" | "fail" | "error"
-    reason: str
-    peer_fault: bool
 
 
 class Producer(Protocol):
@@ -58,7 +45,7 @@ class ConnectionChanged(ev.Event):
 
 def builtin_producer(trainer: NetworkedKernelTrainer) -> Producer:
     async def produce(request: dict[str, Any]) -> ProducerResult:
-        return ProducerResult(True, builtin_content(trainer.ai_id, trainer.specialization, request))
+        return ProducerResult(True, builtin_content(trainer.ai_id, trainer.specialization, request), "")
     return produce
 
 
@@ -76,11 +63,14 @@ class TrainerRunner:
         trainer.validator_enabled = validator is not None
         self.state_saver = state_saver
         self.on_settings = on_settings
+        #: The ConfigFile that owns the config file, when there is one (set by the CLI).
+        self.config_file: Any = None
         self._clock = clock
         self._subscribers: list[Callable[[list[ev.Event]], None]] = []
         self._outbox: deque[str] = deque(maxlen=MAX_OUTBOX)
         self._outbox_ready = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._timer_handle: asyncio.TimerHandle | None = None
+        self._due: float | None = None
         self._tasks: set[asyncio.Task] = set()
         self._main: list[asyncio.Task] = []
         self.link = HubLink(url, token, on_open=self._on_open, on_text=self._on_text,
@@ -108,7 +98,7 @@ class TrainerRunner:
         if self.started:
             return
         self.started = True
-        self._main.append(asyncio.create_task(self._timer(), name="trainer-timer"))
+        self._schedule(self.trainer.next_deadline())
         if connect:
             self._main.append(asyncio.create_task(self._link_main(), name="hub-link"))
             self._main.append(asyncio.create_task(self._sender(), name="hub-sender"))
@@ -120,6 +110,10 @@ class TrainerRunner:
             self.stopped.set()
 
     async def stop(self) -> None:
+        self.started = False
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle, self._due = None, None
         await self.link.stop()
         for task in [*self._main, *self._tasks]:
             task.cancel()
@@ -189,6 +183,7 @@ class TrainerRunner:
     # ---- carrying out actions -----------------------------------------
     def _carry_out(self, items: Iterable[Any]) -> None:
         events: list[ev.Event] = []
+        soonest: float | None = None
         for item in items:
             if isinstance(item, ev.Send):
                 text = self.encode_outgoing(item.message)
@@ -204,9 +199,13 @@ class TrainerRunner:
                     self.state_saver.mark_dirty(self.trainer.export_state)
             if isinstance(item, ev.Event):
                 events.append(item)
+                due = _due_time(item)
+                if due is not None and (soonest is None or due < soonest):
+                    soonest = due
                 if isinstance(item, ev.SettingsChanged) and self.on_settings is not None:
                     self.on_settings(item)
-        self._wake.set()
+        if soonest is not None and self.started:
+            self._schedule(soonest)
         if events:
             self._emit(events)
 
@@ -256,22 +255,30 @@ class TrainerRunner:
                 if self._outbox and self._outbox[0] is text:
                     self._outbox.popleft()
 
-    async def _timer(self) -> None:
-        """Calls ``tick`` when a hold window or deadline falls due."""
-        while True:
-            due = self.trainer.next_deadline()
-            timeout = None if due is None else max(0.0, due - self.now())
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except asyncio.TimeoutError:
-                pass
-            actions = self.trainer.tick(self.now())
-            if actions:
-                self._carry_out(actions)
-                self._wake.clear()
+    def _schedule(self, due: float | None) -> None:
+        """Make sure ``tick`` runs by ``due`` (a hold window's end or a deadline)."""
+        if due is None or (self._due is not None and self._due <= due):
+            return
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+        self._due = due
+        loop = asyncio.get_running_loop()
+        self._timer_handle = loop.call_later(max(0.0, due - self.now()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer_handle, self._due = None, None
+        self._carry_out(self.trainer.tick(self.now()))
+        self._schedule(self.trainer.next_deadline())
 
     @property
     def outbox_size(self) -> int:
         return len(self._outbox)
 
+
+def _due_time(event: ev.Event) -> float | None:
+    """When an event's record next needs ``tick``: a held verdict or a new running session."""
+    if isinstance(event, ev.DecisionMade) and event.incoming.hold_until is not None:
+        return event.incoming.hold_until
+    if isinstance(event, ev.SessionChanged) and event.session.status == "active":
+        return event.session.deadline_at
+    return None

@@ -1,0 +1,239 @@
+"""``collab-tui``: run a trainer — in the TUI, headless, or as the self-contained demo.
+
+    collab-tui AI_Node_1 networking secret1 --trust-threshold 0.6 --alpha 0.4
+    collab-tui AI_Node_1 networking --hub ws://127.0.0.1:6000/ --headless
+    collab-tui --demo
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .core import events as ev
+from .core.trainer import NetworkedKernelTrainer
+from .io.config import (
+    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_hold_seconds,
+    parse_hub_url, parse_unit_interval, resolve_token,
+)
+from .io.config_file import ConfigFile
+from .io.runner import TrainerRunner
+from .io.state import StateSaver, StateStore
+from .io.subprocesses import run_producer, run_validator
+
+log = logging.getLogger("collab_tui")
+
+_ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except (ConfigError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
+
+
+def _ai_id(text: str) -> str:
+    if not 1 <= len(text) <= 64 or not set(text) <= _ID_CHARS:
+        raise argparse.ArgumentTypeError(f"trainer id must be 1-64 characters of A-Z a-z 0-9 _ . -, got {text!r}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="collab-tui",
+        description="Run a trust-aware collaboration trainer: in the terminal UI, headless, or as a demo.",
+        epilog="Examples:  collab-tui --demo    |    collab-tui AI_Node_1 networking secret1 --trust-threshold 0.6")
+    p.add_argument("ai_id", nargs="?", type=_ai_id, help="this trainer's id (e.g. AI_Node_1)")
+    p.add_argument("specialization", nargs="?", help="this trainer's specialization (default: from config, 'general')")
+    p.add_argument("token", nargs="?", help="hub token (default: from config / $COLLAB_HUB_TOKEN)")
+    p.add_argument("--hub", type=_flag(parse_hub_url), metavar="URL", help="hub URL, e.g. ws://127.0.0.1:6000/")
+    p.add_argument("--trust-threshold", type=_flag(lambda t: parse_unit_interval(t, "--trust-threshold")),
+                   metavar="X", help="minimum reputation to accept a request, 0-1 (default 0.5)")
+    p.add_argument("--alpha", type=_flag(lambda t: parse_unit_interval(t, "--alpha")), metavar="X",
+                   help="reputation smoothing factor, 0-1 (default 0.3)")
+    p.add_argument("--hold", type=_flag(lambda t: parse_hold_seconds(t, "--hold")), metavar="S",
+                   help="seconds each automatic verdict waits before it is sent (default 0)")
+    p.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default {default_config_path()})")
+    p.add_argument("--state", type=Path, metavar="FILE", help="reputation state file (default: per id, in the state dir)")
+    p.add_argument("--theme", metavar="NAME", help="TUI theme (collab-dark, collab-light, collab-high-contrast, …)")
+    p.add_argument("--headless", action="store_true", help="no UI: print one line per event")
+    p.add_argument("--demo", action="store_true",
+                      help="self-contained demo: embedded hub, simulated peers, and you as one trainer")
+    p.add_argument("--demo-seconds", type=_flag(float), default=None, metavar="S",
+                   help="with --demo --headless: stop after S seconds")
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="log level for stderr (default %(default)s)")
+    return p
+
+
+@dataclasses.dataclass
+class Setup:
+    runner: TrainerRunner
+    config_file: ConfigFile
+    problems: list[str]
+
+
+def build_trainer(ai_id: str, config: TrainerConfig, config_path: Path | None, *, url: str, token: str | None,
+                  state_path: Path | None, clock: Callable[[], float] = time.time) -> Setup:
+    """``config_path`` None: settings changes are not saved (the demo's throwaway trainer)."""
+    """A trainer and its runner from a config: the TUI, headless mode and the demo share this."""
+    problems: list[str] = []
+    rep = config.reputation
+    trainer = NetworkedKernelTrainer(
+        ai_id, config.trainer.specialization, auth_token=token,
+        trust_threshold=rep.trust_threshold, reputation_alpha=rep.alpha,
+        capabilities=config.trainer.capabilities, complements=dict(config.complements),
+        max_active_sessions=rep.max_active_sessions, hold_s=config.decisions.hold_s,
+        max_component_bytes=config.validator.max_component_bytes, history_size=rep.history_size)
+    store = StateStore(state_path or default_state_path(ai_id), history_size=rep.history_size)
+    loaded = store.load()
+    problems += loaded.problems
+    trainer.import_state(loaded.state)
+
+    producer = None
+    if config.producer.command:
+        command, timeout = list(config.producer.command), config.producer.timeout_s
+
+        async def producer(request: dict) -> Any:
+            return await run_producer(command, request, timeout)
+    validator = None
+    if config.validator.command:
+        vcommand, vtimeout = list(config.validator.command), config.validator.timeout_s
+
+        async def validator(component: dict) -> Any:
+            return await run_validator(vcommand, component, vtimeout)
+
+    config_file = ConfigFile(config, config_path)
+
+    def on_settings(change: ev.SettingsChanged) -> None:
+        config_file.update(lambda c: c.with_reputation(trust_threshold=change.trust_threshold,
+                                                       alpha=change.reputation_alpha)
+                           .with_decisions(hold_s=change.hold_s))
+
+    runner = TrainerRunner(trainer, url=url, token=token, producer=producer, validator=validator,
+                           state_saver=StateSaver(store), on_settings=on_settings, clock=clock)
+    runner.config_file = config_file
+    return Setup(runner, config_file, problems)
+
+
+def apply_flags(config: TrainerConfig, args: argparse.Namespace) -> TrainerConfig:
+    if args.specialization:
+        config = config.with_trainer(specialization=args.specialization)
+    if args.hub:
+        config = config.with_hub(url=args.hub)
+    rep: dict[str, float] = {}
+    if args.trust_threshold is not None:
+        rep["trust_threshold"] = args.trust_threshold
+    if args.alpha is not None:
+        rep["alpha"] = args.alpha
+    if rep:
+        config = config.with_reputation(**rep)
+    if args.hold is not None:
+        config = config.with_decisions(hold_s=args.hold)
+    if args.theme:
+        config = config.with_ui(theme=args.theme)
+    return config
+
+
+class HeadlessPrinter:
+    """One line per request, decision (with its reason), outcome and reputation change."""
+
+    def __init__(self, stream: Any = None, clock: Callable[[], float] = time.time) -> None:
+        self.stream = stream or sys.stdout
+        self.clock = clock
+
+    def __call__(self, events: list[ev.Event]) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        for event in events:
+            line = event.describe()
+            if line:
+                print(f"{stamp} {line}", file=self.stream, flush=True)
+
+
+async def run_headless(setup: Setup, stop: asyncio.Event, printer: HeadlessPrinter | None = None) -> int:
+    runner = setup.runner
+    runner.subscribe(printer or HeadlessPrinter())
+    await runner.start()
+    waiter = asyncio.create_task(stop.wait())
+    ended = asyncio.create_task(runner.stopped.wait())
+    await asyncio.wait([waiter, ended], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    ended.cancel()
+    refused = runner.status.state == "refused"
+    await runner.stop()
+    if refused:
+        print(f"collab-tui: {runner.status.describe(runner.now())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _install_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def _headless_main(setup: Setup) -> int:
+    stop = asyncio.Event()
+    _install_signals(stop)
+    return await run_headless(setup, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.demo:
+        from .demo import main as demo_main
+        return demo_main(args)
+    if not args.ai_id:
+        parser.error("give this trainer's id (e.g. collab-tui AI_Node_1 networking TOKEN), or use --demo")
+    config_path = args.config or default_config_path()
+    loaded = load_config(config_path)
+    for problem in loaded.problems:
+        print(f"collab-tui: {problem}", file=sys.stderr)
+    try:
+        config = apply_flags(loaded.config, args)
+        token = resolve_token(config, args.token)
+    except ConfigError as exc:
+        print(f"collab-tui: {exc}", file=sys.stderr)
+        return 2
+    if not token:
+        print("collab-tui: no hub token: pass it as the third argument, or set $COLLAB_HUB_TOKEN "
+              "(or hub.token_env / hub.token_file in the config)", file=sys.stderr)
+        return 2
+    try:
+        setup = build_trainer(args.ai_id, config, config_path, url=config.hub.url, token=token,
+                              state_path=args.state)
+    except (ConfigError, ValueError) as exc:
+        print(f"collab-tui: {exc}", file=sys.stderr)
+        return 2
+    for problem in setup.problems:
+        print(f"collab-tui: {problem}", file=sys.stderr)
+    setup.problems = [*loaded.problems, *setup.problems]
+    if args.headless:
+        try:
+            return asyncio.run(_headless_main(setup))
+        except KeyboardInterrupt:
+            return 130
+    from .ui.app import run_tui
+    return run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme,
+                   problems=setup.problems) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
