@@ -146,7 +146,9 @@ async def _run(
     try:
         try:
             async with asyncio.timeout(timeout_s):
-                await asyncio.gather(*tasks)
+                # wait(), not gather(): a timeout or a cancellation must not cancel
+                # the readers — the pipes have to be drained for the child to be reaped.
+                await asyncio.wait(tasks)
                 await proc.wait()
         except TimeoutError:
             timed_out = True
@@ -156,6 +158,8 @@ async def _run(
         await asyncio.shield(_finish(proc, tasks))
     stdout, overflowed = out_reader.result() if not out_reader.cancelled() else (b"", False)
     stderr = err_reader.result()[0] if not err_reader.cancelled() else b""
+    if not feeder.cancelled() and feeder.exception() is not None:
+        raise feeder.exception()  # type: ignore[misc]
     return _Finished(proc.returncode, stdout, stderr, timed_out=timed_out, overflowed=overflowed and overflow_kills)
 
 
@@ -163,16 +167,14 @@ async def _finish(proc: asyncio.subprocess.Process, tasks: Sequence[asyncio.Futu
     _kill_group(proc.pid)
     # With the group dead the pipes reach EOF at once, unless something that left
     # the group still holds them: then give up on the output and close them.
-    done, pending = await asyncio.wait(tasks, timeout=_CLEANUP_S)
+    _, pending = await asyncio.wait(tasks, timeout=_CLEANUP_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)  # also marks errors as retrieved
     if pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         transport = getattr(proc, "_transport", None)
         if transport is not None:
             transport.close()
-    for task in done:
-        task.exception()  # retrieved: a feeder/reader error must not be logged as unhandled
     await proc.wait()
 
 
