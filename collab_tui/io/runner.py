@@ -67,7 +67,9 @@ class TrainerRunner:
         self.config_file: Any = None
         self._clock = clock
         self._subscribers: list[Callable[[list[ev.Event]], None]] = []
-        self._outbox: deque[str] = deque(maxlen=MAX_OUTBOX)
+        self._outbox: deque[tuple[str | None, str]] = deque(maxlen=MAX_OUTBOX)
+        #: Directed frames whose recipient is offline, sent when it (re)joins.
+        self._parked: dict[str, deque[str]] = {}
         self._outbox_ready = asyncio.Event()
         self._timer_handle: asyncio.TimerHandle | None = None
         self._due: float | None = None
@@ -188,7 +190,7 @@ class TrainerRunner:
             if isinstance(item, ev.Send):
                 text = self.encode_outgoing(item.message)
                 if text is not None:
-                    self._outbox.append(text)
+                    self._outbox.append((item.message.recipient_id, text))
                     self._outbox_ready.set()
             elif isinstance(item, ev.Produce):
                 self._spawn(self._produce(item))
@@ -197,6 +199,10 @@ class TrainerRunner:
             elif isinstance(item, ev.StateChanged):
                 if self.state_saver is not None:
                     self.state_saver.mark_dirty(self.trainer.export_state)
+            if isinstance(item, ev.PeerChanged) and item.online and item.peer in self._parked:
+                for text in self._parked.pop(item.peer):
+                    self._outbox.append((item.peer, text))
+                self._outbox_ready.set()
             if isinstance(item, ev.Event):
                 events.append(item)
                 due = _due_time(item)
@@ -249,10 +255,16 @@ class TrainerRunner:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox and self.trainer.joined and self.link.status.state == CONNECTED:
-                text = self._outbox[0]
+                entry = self._outbox[0]
+                recipient, text = entry
+                if recipient is not None and recipient not in self.trainer.online:
+                    # The hub would refuse it (unknown_recipient): keep it for when the peer is back.
+                    self._outbox.popleft()
+                    self._parked.setdefault(recipient, deque(maxlen=MAX_OUTBOX // 10)).append(text)
+                    continue
                 if not await self.link.send(text):
                     break
-                if self._outbox and self._outbox[0] is text:
+                if self._outbox and self._outbox[0] is entry:
                     self._outbox.popleft()
 
     def _schedule(self, due: float | None) -> None:
@@ -272,7 +284,7 @@ class TrainerRunner:
 
     @property
     def outbox_size(self) -> int:
-        return len(self._outbox)
+        return len(self._outbox) + sum(len(q) for q in self._parked.values())
 
 
 def _due_time(event: ev.Event) -> float | None:

@@ -1,0 +1,113 @@
+"""The command line as a person uses it: real processes, real files."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import TOKEN, start_hub, wait_until
+
+PY = sys.executable
+
+
+def run_cli(*args: str, env_home=None, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if env_home is not None:
+        env["COLLAB_TUI_HOME"] = str(env_home)
+    return subprocess.run([PY, "-m", "collab_tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["A", "net", "tok", "--trust-threshold", "1.5"], "--trust-threshold must be a number between 0 and 1, got '1.5'"),
+    (["A", "net", "tok", "--alpha", "abc"], "--alpha must be a number between 0 and 1, got 'abc'"),
+    (["A", "net", "tok", "--hub", "http://x/"], "does not start with ws:// or wss://"),
+    (["bad id!", "net", "tok"], "trainer id must be 1-64 characters"),
+    (["A", "net", "tok", "--hold", "-1"], "--hold must be"),
+    ([], "give this trainer's id"),
+])
+def test_bad_flags_exit_nonzero_with_a_clear_message(tmp_path, args, needle):
+    result = run_cli(*args, env_home=tmp_path)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_token_is_explained(tmp_path):
+    env_home = tmp_path
+    result = subprocess.run([PY, "-m", "collab_tui.cli", "A", "networking", "--headless"], capture_output=True,
+                            text=True, timeout=30, stdin=subprocess.DEVNULL,
+                            env={k: v for k, v in {**os.environ, "COLLAB_TUI_HOME": str(env_home)}.items()
+                                 if k != "COLLAB_HUB_TOKEN"})
+    assert result.returncode == 2 and "no hub token" in result.stderr
+
+
+async def test_corrupt_config_is_named_moved_aside_and_defaults_used(tmp_path):
+    import asyncio
+    hub = await start_hub()
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text("[reputation]\nalpha = 7\n")
+        proc = await asyncio.create_subprocess_exec(
+            PY, "-m", "collab_tui.cli", "A", "networking", "wrong-token", "--hub", hub.url, "--headless",
+            "--config", str(cfg), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "COLLAB_TUI_HOME": str(tmp_path)})
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        err = err.decode()
+        assert proc.returncode == 1  # the hub refused the token: a final stop, with the reason
+        assert "reputation.alpha" in err and str(cfg) in err and "moved aside" in err
+        assert "HTTP 401" in err and "Traceback" not in err
+        aside = [p for p in tmp_path.iterdir() if p.name.startswith("config.toml.bad-")]
+        assert len(aside) == 1 and aside[0].read_text() == "[reputation]\nalpha = 7\n"
+    finally:
+        await hub.close()
+
+
+async def test_headless_prints_decisions_and_reputation_changes(tmp_path):
+    """A headless trainer in its own process, against a real hub and a real peer."""
+    import asyncio
+    from collab_tui import NetworkedKernelTrainer
+    from collab_tui.io.runner import TrainerRunner
+
+    hub = await start_hub()
+    env = {**os.environ, "COLLAB_TUI_HOME": str(tmp_path)}
+    proc = await asyncio.create_subprocess_exec(
+        PY, "-m", "collab_tui.cli", "AI_Node_1", "networking", TOKEN, "--hub", hub.url, "--headless",
+        "--trust-threshold", "0.4", "--alpha", "0.5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+    peer = TrainerRunner(NetworkedKernelTrainer("AI_Node_2", "storage"), url=hub.url, token=TOKEN)
+    try:
+        await peer.start()
+        await wait_until(lambda: "AI_Node_1" in peer.trainer.online, timeout=20, what="the CLI trainer to join")
+        peer.send_request("cross_specialization", "tcp offload", 5.0)
+        lines: list[str] = []
+        async def read_until(needle: str) -> None:
+            while not any(needle in l for l in lines):
+                line = await asyncio.wait_for(proc.stdout.readline(), 20)
+                assert line, f"stdout ended before {needle!r}: {lines}"
+                lines.append(line.decode())
+        await read_until("✓ ACCEPT")
+        await wait_until(lambda: peer.trainer.reputation.get("AI_Node_1") == 0.65, what="delivery to the peer")
+        assert any("request" in l and "AI_Node_2" in l and "storage complements networking" in l for l in lines)
+        proc.terminate()
+        rc = await asyncio.wait_for(proc.wait(), 10)
+        assert rc == 0
+        assert not (tmp_path / "config.toml").exists()  # flags apply to this run; nothing is written
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await peer.stop()
+        await hub.close()
+
+
+def test_demo_headless_shows_decisions_and_a_malicious_peer_sinking(tmp_path):
+    result = run_cli("--demo", "--headless", "--demo-seconds", "10", env_home=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "✓ ACCEPT" in out and "✗ REJECT" in out
+    sinking = [l for l in out.splitlines() if "reputation of malicious-1" in l]
+    assert sinking and "→ 0.35" in sinking[0]
+    assert "Traceback" not in result.stderr
