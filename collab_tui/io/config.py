@@ -52,6 +52,7 @@ __all__ = [
     "parse_hold_seconds",
     "parse_hub_url",
     "parse_unit_interval",
+    "read_toml_file",
     "resolve_token",
     "save_config",
     "set_aside",

@@ -332,3 +332,31 @@ def test_resolve_token_reports_unreadable_or_empty_token_file(tmp_path):
     empty.write_text("\n")
     with pytest.raises(ConfigError, match="is empty"):
         resolve_token(TrainerConfig().with_hub(token_file=str(empty)), environ={})
+
+
+# ---- the documentation shows what the code does -----------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "persistence.md"
+
+
+def _toml_blocks() -> list[str]:
+    text = DOCS.read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```toml\n")[1:]]
+
+
+def test_documented_config_is_exactly_the_defaults(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(_toml_blocks()[0])
+    result = load_config(path)
+    assert result.problems == []
+    assert result.config == TrainerConfig()
+
+
+def test_documented_state_example_loads(tmp_path):
+    from collab_tui.io.state import StateStore
+
+    path = tmp_path / "AI_Node_1.state.toml"
+    path.write_text(_toml_blocks()[1])
+    result = StateStore(path).load()
+    assert result.problems == []
+    assert result.state["peers"]["AI_Node_2"]["score"] == 0.65
