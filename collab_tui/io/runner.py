@@ -282,6 +282,11 @@ class TrainerRunner:
         self._carry_out(self.trainer.tick(self.now()))
         self._schedule(self.trainer.next_deadline())
 
+    def pending_frames(self) -> list[dict[str, Any]]:
+        """Frames queued for the hub and not yet sent, oldest first (decoded; tests and the UI)."""
+        parked = [text for q in self._parked.values() for text in q]
+        return [json.loads(text) for _, text in self._outbox] + [json.loads(t) for t in parked]
+
     @property
     def outbox_size(self) -> int:
         return len(self._outbox) + sum(len(q) for q in self._parked.values())
