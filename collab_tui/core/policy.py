@@ -72,6 +72,12 @@ class RequestContext:
     active_sessions: int
     max_active: int
     observations: int = 0
+    # Evidence beside the score (for policies that ask for confidence, not only the mean).
+    # All default to "nothing known", so a context built without them is an unseen peer.
+    successes: int = 0
+    failures: int = 0
+    last_time: float | None = None   # when the last outcome was recorded for this peer
+    now: float | None = None         # the trainer's current time (its ``now``)
 
 
 class SeedPolicy:

@@ -135,9 +135,13 @@ class NetworkedKernelTrainer:
 
     def decide(self, collaboration_type: str, initiator: str) -> Decision:
         """The acceptance decision with its reason (which rule fired, with the numbers)."""
+        return self.policy.decide(self.request_context(collaboration_type, initiator))
+
+    def request_context(self, collaboration_type: str, initiator: str) -> RequestContext:
+        """Everything the policy sees for one request: the seed's score plus its evidence."""
         info = self._get_ai_info(initiator)
         rec = self.book.records.get(initiator)
-        ctx = RequestContext(
+        return RequestContext(
             initiator=initiator,
             collaboration_type=collaboration_type,
             score=self.reputation.get(initiator, NEUTRAL),
@@ -147,8 +151,11 @@ class NetworkedKernelTrainer:
             active_sessions=self.active_session_count(),
             max_active=self.max_active_sessions,
             observations=rec.observations if rec else 0,
+            successes=rec.successes if rec else 0,
+            failures=rec.failures if rec else 0,
+            last_time=rec.last_time if rec else None,
+            now=self.now,
         )
-        return self.policy.decide(ctx)
 
     def _get_ai_info(self, ai_id: str) -> dict[str, Any] | None:
         return self.known_ai_info.get(ai_id)
