@@ -78,6 +78,7 @@ class TrainerRunner:
         self.link = HubLink(url, token, on_open=self._on_open, on_text=self._on_text,
                             on_status=self._on_status, on_close=self._on_close, clock=clock)
         self.started = False
+        self._saver_closed = False
         self.stopped = asyncio.Event()
 
     # ---- observers -----------------------------------------------------
@@ -122,7 +123,9 @@ class TrainerRunner:
         await asyncio.gather(*self._main, *self._tasks, return_exceptions=True)
         self._main.clear()
         self._tasks.clear()
-        if self.state_saver is not None:
+        if self.state_saver is not None and not self._saver_closed:
+            self._saver_closed = True
+            self.state_saver.mark_dirty(self.trainer.export_state)  # quitting always saves
             await self.state_saver.aclose()
         self.stopped.set()
 
@@ -197,7 +200,7 @@ class TrainerRunner:
             elif isinstance(item, ev.Validate):
                 self._spawn(self._validate(item))
             elif isinstance(item, ev.StateChanged):
-                if self.state_saver is not None:
+                if self.state_saver is not None and self.started:
                     self.state_saver.mark_dirty(self.trainer.export_state)
             if isinstance(item, ev.PeerChanged) and item.online and item.peer in self._parked:
                 for text in self._parked.pop(item.peer):
