@@ -94,7 +94,7 @@ class Session:
             return
         ws = self.ws
         if self.synced and self.drain_task is None and not self.queue:
-            if ws.protocol.state is not OPEN:
+            if ws.protocol.state is not OPEN or ws.transport.is_closing():
                 return
             if ws.transport.get_write_buffer_size() <= WRITE_LIMIT:
                 # Fast path: the socket keeps up; write now (as websockets.broadcast does).
