@@ -10,7 +10,7 @@ Rules, in order (the first that fires gives the decision and its reason):
 
 1. ``probation`` — an unknown peer (no outcome yet) is given its first chance, as the
    seed does (neutral 0.5 against the threshold).
-2. ``faded`` — a record whose evidence has decayed to under one observation (half-life
+2. ``faded`` — a record whose evidence has decayed below ``fade_below`` outcomes (half-life
    ``fade_half_life_s`` of wall-clock time since the last outcome) is judged as new:
    the decision's view decays toward the prior, the score itself does not change.
 3. ``evidence`` — refuse a peer whose success rate is confidently below the bar: the
@@ -62,14 +62,16 @@ def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
 
 @dataclass(frozen=True, slots=True)
 class HardenedSettings:
-    quality: float = 0.90            # the success rate a collaborator must plausibly have
+    quality: float = 0.92            # the success rate a collaborator must plausibly have
     z: float = 1.645                 # one-sided 95% for the upper bound
     min_evidence: float = 3.0        # outcomes before the evidence rule may refuse
     forgive_min_obs: int = 10
     forgive_rate: float = 0.80       # posterior mean (s+1)/(n+2) for forgiving a dip
-    probe_after_s: float = 300.0     # wait before re-probing a refused peer
+    probe_after_s: float = 150.0     # wait before re-probing a refused peer
     max_probe_doublings: int = 12
+    success_credit: int = 6          # each this many successes cancel one failure's doubling
     fade_half_life_s: float = 86_400.0
+    fade_below: float = 0.5          # a record weighing less than this many outcomes is judged as new
 
     def __post_init__(self) -> None:
         for name in ("quality", "forgive_rate"):
@@ -105,7 +107,7 @@ class HardenedPolicy:
         s = self.settings
         if successes == 0 and failures > 1:
             return None  # never delivered and already had its second chance
-        doublings = min(s.max_probe_doublings, max(0, failures - 1 - successes // 4))
+        doublings = min(s.max_probe_doublings, max(0, failures - 1 - successes // max(1, s.success_credit)))
         return s.probe_after_s * (2 ** doublings)
 
     # ---- the decision ----------------------------------------------------
@@ -124,7 +126,7 @@ class HardenedPolicy:
                                                      f"≥ {threshold:.2f}, no outcomes yet")
         w = self.weight(ctx)
         n_eff, s_eff = n * w, succ * w
-        if n_eff < 1.0 and score < threshold:
+        if n_eff < s.fade_below and score < threshold:
             return self._accept(ctx, RULE_FADED, f"record faded to {n_eff:.2f} observations "
                                                  f"({counts}, weight {w:.2f}): judged as new")
         refusal: tuple[str, str] | None = None

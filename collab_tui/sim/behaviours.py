@@ -1,0 +1,65 @@
+"""How a simulated requester behaves once a decider has accepted its request.
+
+Each behaviour answers one question: does this accepted collaboration succeed? Some
+keep per-decider state (on-off counts its collaborations with each decider); the
+threshold rider looks at the decider's real policy to see whether it can afford to fail.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from ..core.reputation import ewma
+
+HONEST = "honest"
+ALWAYS_FAIL = "always-fail"
+CAMOUFLAGE = "camouflage"
+ON_OFF = "on-off"
+RIDER = "threshold-rider"
+WHITEWASHER = "whitewasher"
+ATTACKS = (ALWAYS_FAIL, CAMOUFLAGE, ON_OFF, RIDER, WHITEWASHER)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttackSettings:
+    honest_failure: float = 0.05      # an honest peer's ordinary failure rate
+    camouflage_success: float = 0.6   # camouflage: succeeds with this probability
+    on_good: int = 10                 # on-off: good for this many collaborations...
+    on_bad: int = 3                   # ...then bad for this many, repeating
+    identity_cost: int = 5            # whitewasher: rounds sat out to obtain a new id
+    tokens_bound: bool = False        # whitewasher: ids bound to tokens, no new ids
+    outage_failures: int = 3          # honest-outage control: failures in a row
+
+
+def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, peer_id: str,
+             pair_count: int, ctype: str) -> bool:
+    """The outcome of one accepted collaboration of ``peer_id`` with ``decider``.
+
+    ``pair_count`` is how many collaborations this peer has had accepted by this decider
+    before this one (for on-off).
+    """
+    if kind == HONEST:
+        return rng.random() >= settings.honest_failure
+    if kind in (ALWAYS_FAIL, WHITEWASHER):
+        return False
+    if kind == CAMOUFLAGE:
+        return rng.random() < settings.camouflage_success
+    if kind == ON_OFF:
+        return pair_count % (settings.on_good + settings.on_bad) < settings.on_good
+    if kind == RIDER:
+        return not rider_can_afford_failure(decider, peer_id, ctype)
+    raise ValueError(f"unknown behaviour {kind!r}")
+
+
+def rider_can_afford_failure(decider, peer_id: str, ctype: str) -> bool:
+    """Would ``decider`` still accept this peer's next request if this one failed?
+
+    The rider is granted full knowledge of the decider: it asks the decider's own
+    policy about the context the failure would leave behind (the seed's EWMA step, one
+    more failure, the last outcome now). The policy is pure, so asking changes nothing.
+    """
+    ctx = decider.request_context(ctype, peer_id)
+    after = dataclasses.replace(
+        ctx, score=ewma(ctx.score, False, decider.book.alpha), failures=ctx.failures + 1,
+        observations=ctx.observations + 1, last_time=ctx.now)
+    return decider.policy.decide(after).accept

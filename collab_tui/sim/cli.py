@@ -1,0 +1,158 @@
+"""``collab-sim``: the trust benchmark's simulation from the command line.
+
+    collab-sim                                  # N=100, 70% malicious, every attack and engine, 10 seeds
+    collab-sim --n 1000 --attacks always-fail   # a large network
+    collab-sim --sweep-camouflage --sweep-malicious --chart trust.png
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .behaviours import ATTACKS, CAMOUFLAGE, WHITEWASHER, AttackSettings
+from .network import ENGINES, Scenario
+from .report import Case, chart, run_cases, table
+
+DEFAULT_CHART = "trust.png"
+CAMOUFLAGE_SWEEP = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+MALICIOUS_SWEEP = (0.0, 0.1, 0.3, 0.5, 0.7)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _choices(allowed: tuple[str, ...], what: str):
+    def parse(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if items == ["all"]:
+            return list(allowed)
+        bad = [t for t in items if t not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, bad)) or '(none given)'}; choose from "
+                f"{', '.join(allowed)} or 'all'")
+        return items
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="collab-sim", description=(
+        "Simulate N trainers (the real core's policy and reputation, simulated time, no sockets) "
+        "under attack and compare trust engines."))
+    p.add_argument("--n", type=_positive, nargs="+", default=[100], help="network sizes (default 100)")
+    p.add_argument("--malicious", type=_fraction, nargs="+", default=[0.7],
+                   help="malicious fractions (default 0.7)")
+    p.add_argument("--attacks", type=_choices(ATTACKS, "attack"), default=list(ATTACKS),
+                   help=f"comma-separated: {', '.join(ATTACKS)} or all (default all)")
+    p.add_argument("--engines", type=_choices(tuple(ENGINES), "engine"), default=list(ENGINES),
+                   help=f"comma-separated: {', '.join(ENGINES)} or all (default all)")
+    p.add_argument("--seeds", type=_positive, default=10, help="seeds per row (default 10)")
+    p.add_argument("--first-seed", type=int, default=1)
+    p.add_argument("--camouflage-f", type=_fraction, default=0.6,
+                   help="camouflage success probability (default 0.6: fails 40%%)")
+    p.add_argument("--honest-failure", type=_fraction, default=0.05,
+                   help="an honest peer's ordinary failure rate (default 0.05)")
+    p.add_argument("--identity-cost", type=int, default=5,
+                   help="rounds a whitewasher sits out to get a new id (default 5)")
+    p.add_argument("--tokens-bound", action="store_true",
+                   help="whitewasher ids are bound to tokens: no new ids (default: free ids)")
+    p.add_argument("--warmup", type=_positive, default=30, help="meetings per pair before measuring")
+    p.add_argument("--measure", type=_positive, default=30, help="meetings per pair measured")
+    p.add_argument("--contacts", type=_positive, default=30, help="deciders each requester samples from")
+    p.add_argument("--sweep-camouflage", action="store_true",
+                   help=f"also sweep camouflage f over {CAMOUFLAGE_SWEEP} (first N and fraction)")
+    p.add_argument("--sweep-malicious", action="store_true",
+                   help=f"also sweep the malicious fraction over {MALICIOUS_SWEEP} (always-fail)")
+    p.add_argument("--jobs", type=_positive, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--chart", default=DEFAULT_CHART, help=f"PNG path (default {DEFAULT_CHART})")
+    p.add_argument("--no-chart", action="store_true", help="do not write the PNG")
+    return p
+
+
+def scenario_for(args: argparse.Namespace, n: int, malicious: float, attack: str, **attack_changes) -> Scenario:
+    settings = AttackSettings(honest_failure=args.honest_failure, camouflage_success=args.camouflage_f,
+                              identity_cost=args.identity_cost, tokens_bound=args.tokens_bound)
+    sc = Scenario(n=n, malicious=malicious, attack=attack, warmup_per_pair=args.warmup,
+                  measure_per_pair=args.measure, contacts=args.contacts, attack_settings=settings)
+    return sc.with_attack(**attack_changes) if attack_changes else sc
+
+
+def label_for(sc: Scenario) -> str:
+    st = sc.attack_settings
+    extra = ""
+    if sc.attack == CAMOUFLAGE:
+        extra = f" f={st.camouflage_success:g}"
+    elif sc.attack == WHITEWASHER:
+        extra = " (ids bound)" if st.tokens_bound else f" (new id, cost {st.identity_cost})"
+    return f"N={sc.n} {100 * sc.malicious:.0f}% {sc.attack}{extra}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cases = [Case(label_for(sc), sc, eng)
+             for n in args.n for mal in args.malicious for attack in args.attacks
+             for sc in [scenario_for(args, n, mal, attack)] for eng in args.engines]
+    sweep_cases: dict[str, list[tuple[float, Case]]] = {}
+    n0, m0 = args.n[0], args.malicious[0]
+    if args.sweep_camouflage:
+        sweep_cases["camouflage: failed/accepted vs success prob. f"] = [
+            (f, Case(f"sweep f={f}", scenario_for(args, n0, m0, CAMOUFLAGE, camouflage_success=f), eng))
+            for f in CAMOUFLAGE_SWEEP for eng in args.engines]
+    if args.sweep_malicious:
+        sweep_cases["always-fail: honest refused vs malicious fraction"] = [
+            (m, Case(f"sweep m={m}", scenario_for(args, n0, m, "always-fail"), eng))
+            for m in MALICIOUS_SWEEP for eng in args.engines]
+    every = cases + [c for pts in sweep_cases.values() for _, c in pts]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"collab-sim: {len(every)} configurations × {args.seeds} seeds on {args.jobs or os.cpu_count()} "
+          f"processes", file=sys.stderr)
+    started = time.perf_counter()
+    results, cpu = run_cases(every, seeds, args.jobs)
+    wall = time.perf_counter() - started
+    main_results = results[:len(cases)]
+    print(table(cases, main_results))
+    offset = len(cases)
+    sweeps = {}
+    for title, pts in sweep_cases.items():
+        metric = "failed_per_accepted" if title.startswith("camouflage") else "honest_refused"
+        rows = []
+        for x, case in pts:
+            rows.append((x, case.engine, results[offset][metric]))
+            offset += 1
+        sweeps[title] = ("camouflage f" if metric == "failed_per_accepted" else "malicious fraction", rows)
+        print(f"\n{title}")
+        xs = sorted({x for x, _, _ in rows})
+        print("engine".ljust(16) + "".join(f"{x:>9g}" for x in xs))
+        for eng in args.engines:
+            by_x = {x: r for x, e, r in rows if e == eng}
+            print(ENGINES[eng].label.ljust(16) + "".join(
+                f"{100 * sum(by_x[x]) / len(by_x[x]):8.1f}%" for x in xs))
+    print(f"\n{len(every) * args.seeds} runs in {wall:.1f} s wall, {cpu:.1f} s CPU; 95% intervals over "
+          f"{args.seeds} seeds (Student's t)")
+    if not args.no_chart:
+        if chart(args.chart, cases, main_results, sweeps, note=lambda m: print(m, file=sys.stderr)):
+            print(f"chart: {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

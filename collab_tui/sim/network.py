@@ -1,0 +1,229 @@
+"""One simulated network: N trainers, simulated time, no sockets.
+
+Every honest node is a real ``NetworkedKernelTrainer`` with a real policy and
+``ReputationBook``. A *collaboration* is the trust game the seed plays: a requester asks
+a decider, the decider decides with ``trainer.decide`` (the same call its frame handler
+makes for a COLLABORATION_REQUEST), and an accepted collaboration's outcome is fed back
+with ``trainer._update_reputation`` (the seed's seam, the call the trainer makes when a
+component arrives or a deadline passes). Frames are not serialised: the sim measures
+the policy and the reputation, not the parser.
+
+Instead of broadcasting every request to all N-1 peers, each round every requester
+asks one decider sampled from its contacts (all honest peers when there are few; a
+fixed random sample of ``contacts`` of them in large networks). Reputation is local to
+each decider, so what matters is how many times each pair meets: the warm-up and the
+measured window are given in meetings per pair.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+
+from ..core.hardened import HardenedSettings, make_policy
+from ..core.policy import Decision, RequestContext
+from ..core.trainer import NetworkedKernelTrainer
+from .behaviours import (
+    ALWAYS_FAIL, ATTACKS, CAMOUFLAGE, HONEST, ON_OFF, RIDER, WHITEWASHER, AttackSettings, succeeds,
+)
+
+CTYPE = "general"
+
+
+class AcceptAllPolicy:
+    """The "none" engine: no reputation check at all."""
+
+    name = "none"
+
+    def decide(self, ctx: RequestContext) -> Decision:
+        return Decision(True, "none", "no reputation check", ctx.score, ctx.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    label: str
+    policy: str      # "none" | "seed" | "hardened"
+    alpha: float
+    settings: HardenedSettings | None = None   # hardened engine's knobs (None: defaults)
+
+
+ENGINES: dict[str, Engine] = {
+    "none": Engine("none", "none", 0.3),
+    "seed-0.1": Engine("seed α0.1", "seed", 0.1),
+    "seed-0.3": Engine("seed α0.3", "seed", 0.3),
+    "seed-0.5": Engine("seed α0.5", "seed", 0.5),
+    "hardened": Engine("hardened α0.3", "hardened", 0.3),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    n: int = 100
+    malicious: float = 0.7
+    attack: str = ALWAYS_FAIL
+    warmup_per_pair: int = 30        # meetings per pair before measuring (steady state)
+    measure_per_pair: int = 30       # meetings per pair in the measured window
+    contacts: int = 30               # deciders each requester samples from
+    outage_share: float = 0.1        # honest peers that go through an outage (≥ 1)
+    threshold: float = 0.5
+    attack_settings: AttackSettings = field(default_factory=AttackSettings)
+
+    def __post_init__(self) -> None:
+        if self.n < 3:
+            raise ValueError(f"n must be at least 3, got {self.n}")
+        if not 0.0 <= self.malicious < 1.0:
+            raise ValueError(f"malicious fraction must be in [0, 1), got {self.malicious}")
+        if self.attack not in ATTACKS:
+            raise ValueError(f"attack must be one of {', '.join(ATTACKS)}, got {self.attack!r}")
+
+    def with_attack(self, **changes) -> "Scenario":
+        return dataclasses.replace(self, attack_settings=dataclasses.replace(self.attack_settings, **changes))
+
+
+METRICS = ("failed_per_accepted", "honest_refused", "to_first_refusal", "never_refused",
+           "free_failures", "failures_per_identity", "recovery", "recovered_within_10")
+
+
+class _Pair:
+    """What one decider has seen of one requester identity."""
+
+    __slots__ = ("meetings", "accepted", "first_refusal", "free_failures", "failures",
+                 "outage_left", "since_outage", "recovered_at")
+
+    def __init__(self) -> None:
+        self.meetings = 0
+        self.accepted = 0
+        self.first_refusal = 0        # meeting number of the first refusal (0: not yet)
+        self.free_failures = 0        # failures before the first refusal
+        self.failures = 0
+        self.outage_left = 0
+        self.since_outage = -1        # meetings since the outage ended (-1: no outage)
+        self.recovered_at = 0
+
+
+def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
+    """Simulate one network with one engine and one seed; return its metrics."""
+    sc, eng, st = scenario, ENGINES[engine_key], scenario.attack_settings
+    rng = random.Random(seed)
+    n_bad = int(round(sc.n * sc.malicious))
+    n_honest = sc.n - n_bad
+    if n_honest < 2:
+        raise ValueError("need at least two honest peers")
+
+    deciders: list[NetworkedKernelTrainer] = []
+    for i in range(n_honest):
+        policy = AcceptAllPolicy() if eng.policy == "none" else make_policy(eng.policy, settings=eng.settings)
+        deciders.append(NetworkedKernelTrainer(f"h{i}", trust_threshold=sc.threshold,
+                                               reputation_alpha=eng.alpha, history_size=4, policy=policy))
+    n_outage = max(1, int(round(n_honest * sc.outage_share))) if n_honest > 2 else 0
+    # requester slots: kind, current id, contacts, sits out until round, identity generation
+    kinds = [HONEST] * n_honest + [sc.attack] * n_bad
+    ids = [f"h{i}" for i in range(n_honest)] + [f"m{j}" for j in range(n_bad)]
+    outage = [i < n_outage for i in range(sc.n)]
+    contacts: list[list[int]] = []
+    for r in range(sc.n):
+        pool = [d for d in range(n_honest) if d != r]
+        contacts.append(pool if len(pool) <= sc.contacts else rng.sample(pool, sc.contacts))
+    k = max(len(c) for c in contacts)
+    warmup_rounds = sc.warmup_per_pair * k
+    total_rounds = warmup_rounds + sc.measure_per_pair * k
+    sit_out = [0] * sc.n
+    generation = [0] * sc.n
+    pairs: list[dict[str, _Pair]] = [{} for _ in range(n_honest)]
+
+    accepted = failed = honest_asked = honest_refused = 0
+    order = list(range(sc.n))
+    for rnd in range(total_rounds):
+        now = float(rnd)
+        measuring = rnd >= warmup_rounds
+        if rnd == warmup_rounds:
+            for r in range(n_outage):
+                for d in contacts[r]:
+                    p = pairs[d].setdefault(ids[r], _Pair())
+                    p.outage_left = st.outage_failures
+        rng.shuffle(order)
+        for r in order:
+            if sit_out[r] > rnd:
+                continue
+            cs = contacts[r]
+            d = cs[rng.randrange(len(cs))]
+            trainer = deciders[d]
+            pid = ids[r]
+            pair = pairs[d].get(pid)
+            if pair is None:
+                pair = pairs[d][pid] = _Pair()
+            pair.meetings += 1
+            trainer.now = now
+            decision = trainer.decide(CTYPE, pid)
+            kind = kinds[r]
+            in_outage = pair.outage_left > 0
+            if in_outage:
+                pair.outage_left -= 1
+            elif pair.since_outage >= 0 and not pair.recovered_at:
+                pair.since_outage += 1
+            if measuring and kind == HONEST and not outage[r]:
+                honest_asked += 1
+                honest_refused += not decision.accept
+            if not decision.accept:
+                if not pair.first_refusal:
+                    pair.first_refusal = pair.meetings
+                if kind == WHITEWASHER and not st.tokens_bound:
+                    generation[r] += 1
+                    ids[r] = f"m{r - n_honest}.{generation[r]}"
+                    sit_out[r] = rnd + 1 + st.identity_cost
+                if in_outage and pair.outage_left == 0:
+                    pair.since_outage = 0
+                continue
+            if in_outage:
+                ok = False
+            else:
+                ok = succeeds(kind, rng, st, trainer, pid, pair.accepted, CTYPE)
+            pair.accepted += 1
+            if pair.since_outage > 0 and not pair.recovered_at:
+                pair.recovered_at = pair.since_outage
+            if in_outage and pair.outage_left == 0:
+                pair.since_outage = 0
+            if not ok:
+                pair.failures += 1
+                if not pair.first_refusal:
+                    pair.free_failures += 1
+            if measuring:
+                accepted += 1
+                failed += not ok
+            trainer._update_reputation(pid, ok, "delivered" if ok else "failed", now)
+
+    return _metrics(sc, pairs, n_honest, n_outage, ids, accepted, failed, honest_asked, honest_refused)
+
+
+def _metrics(sc: Scenario, pairs, n_honest: int, n_outage: int, ids, accepted: int, failed: int,
+             honest_asked: int, honest_refused: int) -> dict[str, float]:
+    bad: list[_Pair] = []
+    recovery: list[_Pair] = []
+    outage_ids = set(ids[:n_outage])
+    for book in pairs:
+        for pid, p in book.items():
+            if pid.startswith("m"):
+                bad.append(p)
+            elif pid in outage_ids and p.since_outage >= 0:
+                recovery.append(p)
+    nan = float("nan")
+    out = {
+        "failed_per_accepted": failed / accepted if accepted else nan,
+        "honest_refused": honest_refused / honest_asked if honest_asked else nan,
+        "accepted": float(accepted),
+    }
+    if bad:
+        # a pair never refused counts with the meetings it had (a lower bound)
+        out["to_first_refusal"] = sum(p.first_refusal or p.meetings for p in bad) / len(bad)
+        out["never_refused"] = sum(1 for p in bad if not p.first_refusal) / len(bad)
+        out["free_failures"] = sum(p.free_failures for p in bad) / len(bad)
+        out["failures_per_identity"] = sum(p.failures for p in bad) / len(bad)
+    else:
+        out.update(to_first_refusal=nan, never_refused=nan, free_failures=nan, failures_per_identity=nan)
+    if recovery:
+        # not trusted again by the end: counted as the meetings it had since (a lower bound)
+        out["recovery"] = sum(p.recovered_at or p.since_outage + 1 for p in recovery) / len(recovery)
+        out["recovered_within_10"] = sum(1 for p in recovery if 0 < p.recovered_at <= 10) / len(recovery)
+    else:
+        out.update(recovery=nan, recovered_within_10=nan)
+    return out

@@ -1,0 +1,159 @@
+import pytest
+
+from collab_tui import NetworkedKernelTrainer
+from collab_tui.core.hardened import (
+    HardenedPolicy, HardenedSettings, make_policy, wilson_bounds,
+)
+from collab_tui.core.policy import SeedPolicy
+from collab_tui.core.sessions import CollaborationSession
+
+from .helpers import sync
+
+
+def trainer(**kw):
+    t = NetworkedKernelTrainer("A", "networking", policy=make_policy("hardened"), **kw)
+    t.handle(sync(("B", "storage"), ("N", "networking")), now=0.0)
+    return t
+
+
+def outcomes(t, peer, pattern, start=0.0, step=1.0):
+    """Feed 's'/'f' outcomes through the seed's seam, one per ``step`` seconds."""
+    now = start
+    for ch in pattern:
+        t._update_reputation(peer, ch == "s", "test", now)
+        now += step
+    return now
+
+
+def decide_at(t, now, peer, ctype="code_review"):
+    t.now = now
+    return t.decide(ctype, peer)
+
+
+def test_seed_numbers_are_unchanged_under_the_hardened_policy():
+    t = trainer()
+    t._update_reputation("B", True, "ok", 1.0)
+    t._update_reputation("N", False, "bad", 1.0)
+    assert t.reputation["B"] == 0.65 and t.reputation["N"] == 0.35
+    assert t._should_accept_collaboration("code_review", "B") is True
+    assert t._should_accept_collaboration("code_review", "N") is False
+
+
+def test_unknown_peer_is_on_probation():
+    d = decide_at(trainer(), 5.0, "stranger")
+    assert d.accept and d.rule == "probation"
+    assert "unknown peer on probation: reputation 0.50 ≥ 0.50, no outcomes yet" in d.reason
+
+
+def test_unknown_peer_refused_when_threshold_above_neutral():
+    d = decide_at(trainer(trust_threshold=0.6), 5.0, "stranger")
+    assert not d.accept and d.rule == "trust"
+    assert d.reason == "unknown peer: reputation 0.50 < threshold 0.60"
+
+
+def test_one_failure_from_unknown_refuses_then_one_second_chance_then_none():
+    t = trainer()
+    outcomes(t, "X", "f", start=10.0)
+    d = decide_at(t, 20.0, "X")
+    assert not d.accept and d.rule == "trust"
+    assert d.reason == "reputation 0.35 < threshold 0.50; 0 of 1 succeeded; re-probe in 140 s"
+    d = decide_at(t, 160.0, "X")
+    assert d.accept and d.rule == "re-probe" and "re-probe after 150 s ≥ 150 s" in d.reason
+    t._update_reputation("X", False, "failed again", 160.0)
+    d = decide_at(t, 10_000.0, "X")
+    assert not d.accept and d.reason.endswith("no re-probe: never delivered")
+
+
+def test_evidence_rule_refuses_a_mixed_record_despite_a_good_score():
+    t = trainer()
+    outcomes(t, "C", "sf" * 8 + "ssss")   # 12 of 20, ends on a run of successes
+    assert t.reputation["C"] >= 0.5
+    d = decide_at(t, 21.0, "C")
+    assert not d.accept and d.rule == "evidence"
+    assert "(upper bound, 12 of 20 succeeded) < bar 0.92" in d.reason
+    # the seed would have accepted it
+    assert SeedPolicy().decide(t.request_context("code_review", "C")).accept
+
+
+def test_unknown_and_mixed_are_no_longer_the_same():
+    t = trainer()
+    outcomes(t, "M", "sf" * 50)
+    t.reputation["M"] = 0.5                # same score as a stranger
+    assert decide_at(t, 101.0, "stranger").accept
+    assert not decide_at(t, 101.0, "M").accept
+
+
+def test_established_peer_forgiven_after_a_short_outage():
+    t = trainer()
+    now = outcomes(t, "B", "s" * 30 + "fff")
+    assert t.reputation["B"] < 0.5
+    d = decide_at(t, now, "B")
+    assert d.accept and d.rule == "forgiven"
+    assert "forgiven: 30 of 33 succeeded (mean 0.89 ≥ 0.80)" in d.reason
+    # the seed locks it out
+    assert not SeedPolicy().decide(t.request_context("code_review", "B")).accept
+
+
+def test_young_peer_with_a_dip_waits_for_a_re_probe():
+    t = trainer()
+    now = outcomes(t, "Y", "s" * 8 + "ff")
+    d = decide_at(t, now, "Y")
+    assert not d.accept and d.rule == "trust" and "re-probe in" in d.reason
+    d = decide_at(t, now + 1_000.0, "Y")
+    assert d.accept and d.rule == "re-probe"
+
+
+def test_re_probe_wait_doubles_with_failures_beyond_the_successes_credit():
+    p = HardenedPolicy()
+    assert p.probe_wait(0, 1) == 150.0
+    assert p.probe_wait(0, 2) is None
+    assert p.probe_wait(1, 3) == 600.0
+    assert p.probe_wait(12, 3) == 150.0
+
+
+def test_old_record_fades_toward_the_prior():
+    t = trainer()
+    outcomes(t, "O", "sff", start=0.0)
+    d = decide_at(t, 3 * 86_400.0, "O")     # weight 1/8: 3 outcomes count as 0.375
+    assert d.accept and d.rule == "faded"
+    assert "record faded to 0.38 observations (1 of 3 succeeded, weight 0.13): judged as new" in d.reason
+
+
+def test_trusted_peer_still_goes_through_complement_and_capacity():
+    t = trainer()
+    outcomes(t, "B", "sss")
+    outcomes(t, "N", "sss")
+    for i in range(3):
+        t.collaboration_sessions[f"s{i}"] = CollaborationSession(
+            f"s{i}", f"r{i}", "responder", "X", "t", "f", 0.0, 100.0)
+    d = decide_at(t, 5.0, "B", "cross_specialization")
+    assert d.accept and d.rule == "complement" and "storage complements networking" in d.reason
+    d = decide_at(t, 5.0, "N", "feature_development")
+    assert not d.accept and d.rule == "capacity_full"
+
+
+def test_decide_is_pure():
+    t = trainer()
+    outcomes(t, "X", "f")
+    ctx = t.request_context("code_review", "X")
+    first = t.policy.decide(ctx)
+    assert [t.policy.decide(ctx) for _ in range(3)] == [first] * 3
+    assert t.book.records["X"].observations == 1
+
+
+def test_make_policy_names():
+    assert make_policy("seed").name == "seed"
+    assert make_policy("hardened", {"networking": ["storage"]}).complements.complements("networking", "storage")
+    with pytest.raises(ValueError, match="reputation policy must be one of 'seed', 'hardened', got 'magic'"):
+        make_policy("magic")
+    with pytest.raises(ValueError, match="hardened quality must be between 0 and 1"):
+        HardenedSettings(quality=1.5)
+
+
+def test_wilson_bounds():
+    lo, hi = wilson_bounds(0, 0, 1.645)
+    assert (lo, hi) == (0.0, 1.0)
+    lo, hi = wilson_bounds(6, 10, 1.645)
+    assert 0.3 < lo < 0.6 < hi < 0.85
+    lo1, hi1 = wilson_bounds(60, 100, 1.645)
+    assert lo < lo1 < 0.6 < hi1 < hi      # more evidence, narrower interval
