@@ -1,0 +1,127 @@
+"""The trust benchmark's headline: N = 100, 70% malicious, steady state, each attacker type.
+
+    python benchmarks/trust.py [--seeds 10] [--jobs 2] [--chart benchmarks/trust.png] [--no-sweep]
+
+Runs every engine (none, seed EWMA α 0.1/0.3/0.5, hardened) against each attacker
+through ``collab_tui.sim`` (the real trainer core and policies, simulated time), prints
+the table with 95% intervals, then checks the issue's targets for the hardened engine
+against the figures measured in this run and says which are met and which are not.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from collab_tui.sim.behaviours import ATTACKS, AttackSettings  # noqa: E402
+from collab_tui.sim.cli import CAMOUFLAGE_SWEEP, label_for  # noqa: E402
+from collab_tui.sim.network import ENGINES, Scenario  # noqa: E402
+from collab_tui.sim.report import Case, chart, run_cases, table  # noqa: E402
+from collab_tui.sim.stats import mean_ci  # noqa: E402
+
+HARDENED = "hardened"
+
+
+def headline_scenarios() -> list[Scenario]:
+    base = Scenario(n=100, malicious=0.7, attack_settings=AttackSettings())
+    out = []
+    for attack in ATTACKS:
+        sc = Scenario(n=base.n, malicious=base.malicious, attack=attack, attack_settings=base.attack_settings)
+        out.append(sc)
+        if attack == "whitewasher":
+            out.append(sc.with_attack(tokens_bound=True))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--chart", default=os.path.join("benchmarks", "trust.png"))
+    p.add_argument("--no-sweep", action="store_true", help="skip the camouflage sweep (chart panel)")
+    p.add_argument("--sweep-seeds", type=int, default=5)
+    args = p.parse_args(argv)
+
+    cases = [Case(label_for(sc), sc, eng) for sc in headline_scenarios() for eng in ENGINES]
+    started = time.perf_counter()
+    results, cpu = run_cases(cases, range(1, args.seeds + 1), args.jobs)
+    sweep_rows = []
+    if not args.no_sweep:
+        sweep_engines = ("seed-0.3", HARDENED)
+        sweep_cases = [Case(f"f={f}", Scenario(attack="camouflage").with_attack(camouflage_success=f), eng)
+                       for f in CAMOUFLAGE_SWEEP for eng in sweep_engines]
+        sweep_results, sweep_cpu = run_cases(sweep_cases, range(1, args.sweep_seeds + 1), args.jobs)
+        cpu += sweep_cpu
+        sweep_rows = [(c.scenario.attack_settings.camouflage_success, c.engine, r["failed_per_accepted"])
+                      for c, r in zip(sweep_cases, sweep_results)]
+    wall = time.perf_counter() - started
+
+    print(f"Trust benchmark: N=100, 70% malicious, honest failure rate 5%, 30 meetings per pair of "
+          f"warm-up then 30 measured, {args.seeds} seeds, 95% intervals (Student's t)\n")
+    print(table(cases, results))
+    if sweep_rows:
+        print(f"\ncamouflage sweep: failed/accepted by success probability f ({args.sweep_seeds} seeds)")
+        xs = sorted({x for x, _, _ in sweep_rows})
+        print("engine".ljust(16) + "".join(f"{x:>8g}" for x in xs))
+        for eng in dict.fromkeys(e for _, e, _ in sweep_rows):
+            vals = {x: mean_ci(v)[0] for x, e, v in sweep_rows if e == eng}
+            print(ENGINES[eng].label.ljust(16) + "".join(f"{100 * vals[x]:7.1f}%" for x in xs))
+    print(f"\n{len(cases) * args.seeds + len(sweep_rows) * args.sweep_seeds} runs in {wall:.0f} s wall "
+          f"({cpu:.0f} s CPU)")
+
+    def get(label_start: str, metric: str, engine: str = HARDENED) -> tuple[float, float]:
+        for c, r in zip(cases, results):
+            if c.label.startswith(label_start) and c.engine == engine:
+                m, hw, _ = mean_ci(r[metric])
+                return m, hw
+        return math.nan, math.nan
+
+    print("\nTargets (hardened engine, figures from this run):")
+    met_all = True
+
+    def check(ok: bool, text: str, why: str = "") -> None:
+        nonlocal met_all
+        met_all &= ok
+        print(f"  [{'MET' if ok else 'NOT MET'}] {text}" + (f"\n      why: {why}" if why and not ok else ""))
+
+    for label in ("N=100 70% always-fail", "N=100 70% camouflage", "N=100 70% threshold-rider"):
+        m, hw = get(label, "failed_per_accepted")
+        check(m <= 0.10, f"failed/accepted ≤ 10% for {label.split()[-1]}: {100 * m:.1f}% ±{100 * hw:.1f}",
+              "the peer's failures stay within what an honest peer (5% failures) could plausibly show "
+              "at the evidence this pair has; the rider knows the rule and rides just under it")
+    if sweep_rows:
+        worst = max((mean_ci(v)[0], x) for x, e, v in sweep_rows if e == HARDENED)
+        check(worst[0] <= 0.10, f"camouflage over the whole sweep: worst {100 * worst[0]:.1f}% at f={worst[1]:g}",
+              "a camouflage peer close to the quality bar is hard to tell from an honest one")
+    worst_h = max((mean_ci(r["honest_refused"])[0], c.label) for c, r in zip(cases, results)
+                  if c.engine == HARDENED)
+    check(worst_h[0] <= 0.05, f"honest requests refused ≤ 5%: worst {100 * worst_h[0]:.1f}% ({worst_h[1]})",
+          "honest peers unlucky early (a failure before a record exists) wait for a re-probe")
+    worst_r = min((mean_ci(r["recovered_within_10"])[0], c.label) for c, r in zip(cases, results)
+                  if c.engine == HARDENED)
+    mean_rec = max(mean_ci(r["recovery"])[0] for c, r in zip(cases, results) if c.engine == HARDENED)
+    check(worst_r[0] >= 0.95, f"honest peer trusted again within 10 interactions after a 3-failure outage: "
+          f"{100 * worst_r[0]:.0f}% of outage pairs at worst ({worst_r[1]}); mean recovery ≤ {mean_rec:.1f}",
+          "pairs whose record was young or already had failures are not forgiven and wait for a re-probe "
+          "(150 s of simulated time ≈ 5 meetings, doubled per failure beyond the successes' credit)")
+    free, hw = get("N=100 70% whitewasher (ids bound)", "free_failures")
+    total, _ = get("N=100 70% whitewasher (ids bound)", "failures_per_identity")
+    check(free <= 1.0, f"whitewasher with ids bound to tokens: {free:.2f} free failures per identity per "
+          f"decider before its first refusal (all failures incl. the one second chance: {total:.2f})")
+    if not met_all:
+        print("\nNot every target is met; see 'why' above.")
+
+    if chart(args.chart, cases, results,
+             {"camouflage: failed/accepted vs f": ("camouflage success probability f", sweep_rows)}
+             if sweep_rows else None,
+             note=lambda m: print(m)):
+        print(f"\nchart: {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
