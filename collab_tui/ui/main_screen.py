@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .app import CollabApp
 
 FLUSH_INTERVAL = 0.1
+#: Under a flood (a batch of more than FLOOD_EVENTS), draw less often: each redraw of the
+#: tables costs the same whatever the batch size, so fewer, larger batches keep up.
+FLOOD_INTERVAL = 0.3
+FLOOD_EVENTS = 200
 STEP = 0.05
 
 #: (id, default key, description, shown in the footer as)
@@ -83,6 +87,7 @@ class MainScreen(Screen[None]):
         self.events_applied = 0
         self._flush_timer: Timer | None = None
         self._flush_requested = False
+        self._interval = FLUSH_INTERVAL
         self._last_flush = 0.0
         self._active: FeedTable = self.requests
         self.filter_text = ""
@@ -137,7 +142,7 @@ class MainScreen(Screen[None]):
     def on_feed_queued(self, message: FeedQueued) -> None:
         self._flush_requested = False
         if self._flush_timer is None:
-            delay = max(0.01, self._last_flush + FLUSH_INTERVAL - time.monotonic())
+            delay = max(0.01, self._last_flush + self._interval - time.monotonic())
             self._flush_timer = self.set_timer(delay, self.flush, name="feed-flush")
 
     @property
@@ -153,6 +158,7 @@ class MainScreen(Screen[None]):
             return
         dirty, self.dirty = self.dirty, Dirty()
         self._last_flush = time.monotonic()
+        self._interval = FLOOD_INTERVAL if dirty.events > FLOOD_EVENTS else FLUSH_INTERVAL
         for message, severity in dirty.notices:
             self.notify(message, severity=severity)
         self.status_line.problems += dirty.problems

@@ -1,0 +1,184 @@
+"""How fast the headless TUI absorbs a flood of requests, versus the core alone.
+
+    python benchmarks/tui_ingest.py [--requests 20000] [--peers 500] [--chunk 200]
+
+Feeds ``--peers`` PEER_JOINED frames and then ``--requests`` COLLABORATION_REQUEST
+frames through a real ``TrainerRunner`` (``runner.feed``), as fast as the core turns
+them into events, in time slices (default 5 ms) with one event-loop turn between them (so producers and
+the app get to run, as they would with a live socket):
+
+1. the core alone: the runner with no observer;
+2. the same with the headless ``CollabApp`` subscribed; done when every event has been
+   drawn. Meanwhile ``+``/``-`` are pressed every 2,000 frames: the time from the key
+   press to the new threshold taking effect is the keypress latency under load;
+3. the same again under ``tracemalloc`` for the app's peak Python memory.
+
+Prints events/s for both, their ratio (target ≥ 0.5), peak memory and keypress latency
+(target < 100 ms).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collab_tui.core import events as ev  # noqa: E402
+from collab_tui.core.trainer import NetworkedKernelTrainer  # noqa: E402
+from collab_tui.io.runner import TrainerRunner  # noqa: E402
+
+SPECIALIZATIONS = ["networking", "vision", "storage", "scheduling", "security", "general"]
+TYPES = ["feature_development", "cross_specialization", "code_review", "benchmarking"]
+
+
+def make_frames(n_requests: int, n_peers: int) -> list[dict[str, Any]]:
+    peers = [f"peer-{i:03d}" for i in range(n_peers)]
+    frames: list[dict[str, Any]] = []
+    for i, peer in enumerate(peers):
+        frames.append({"type": "PEER_JOINED", "message_id": f"j{i}", "sender_id": "hub",
+                       "recipient_id": "bench", "timestamp": 0.0,
+                       "payload": {"ai_id": peer, "specialization": SPECIALIZATIONS[i % len(SPECIALIZATIONS)],
+                                   "capabilities": ["build"]}})
+    for i in range(n_requests):
+        peer = peers[i % n_peers]
+        frames.append({"type": "COLLABORATION_REQUEST", "message_id": f"r{i}", "sender_id": peer,
+                       "recipient_id": None, "timestamp": 0.0,
+                       "payload": {"request_id": f"req-{i:06d}", "collaboration_type": TYPES[i % len(TYPES)],
+                                   "feature": f"feature {i}", "deadline_s": 30.0}})
+    return frames
+
+
+class OfflineRunner(TrainerRunner):
+    async def start(self, connect: bool = False) -> None:
+        await super().start(connect=False)
+
+
+def make_runner() -> TrainerRunner:
+    trainer = NetworkedKernelTrainer("bench", "networking", trust_threshold=0.5)
+    return OfflineRunner(trainer, url="ws://127.0.0.1:9/", token=None)
+
+
+async def feed(runner: TrainerRunner, frames: list[dict[str, Any]], slice_ms: float):
+    """Feed frames back to back, yielding to the event loop every ``slice_ms`` of work
+    (as a socket reader does between reads): yields the number of frames fed so far."""
+    budget = slice_ms / 1000
+    turn = time.perf_counter()
+    for i, frame in enumerate(frames, 1):
+        runner.feed(frame)
+        if time.perf_counter() - turn >= budget:
+            yield i
+            await asyncio.sleep(0)
+            turn = time.perf_counter()
+    yield len(frames)
+
+
+async def core_alone(frames: list[dict[str, Any]], chunk: int) -> tuple[int, float]:
+    runner = make_runner()
+    count = 0
+
+    def counter(events: list[ev.Event]) -> None:
+        nonlocal count
+        count += len(events)
+
+    runner.subscribe(counter)       # counts only; no UI
+    await runner.start()
+    t0 = time.perf_counter()
+    async for _ in feed(runner, frames, chunk):
+        pass
+    elapsed = time.perf_counter() - t0
+    await runner.stop()
+    return count, elapsed
+
+
+async def with_app(frames: list[dict[str, Any]], chunk: int, press_every: int) -> dict[str, Any]:
+    from collab_tui.ui.app import CollabApp
+
+    runner = make_runner()
+    app = CollabApp(runner, theme_dirs=[])
+    emitted = 0
+    latencies: list[float] = []
+    pending_press: list[float] = []
+
+    def observe(events: list[ev.Event]) -> None:
+        nonlocal emitted
+        emitted += len(events)
+        if pending_press and any(isinstance(e, ev.SettingsChanged) for e in events):
+            latencies.append(time.perf_counter() - pending_press.pop())
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        runner.subscribe(observe)
+        main = app.main
+        presses = 0
+        t0 = time.perf_counter()
+        next_press = press_every
+        async for fed in feed(runner, frames, chunk):
+            if press_every and fed >= next_press and not pending_press:
+                next_press += press_every
+                pending_press.append(time.perf_counter())
+                app.simulate_key("plus" if presses % 2 == 0 else "minus")
+                presses += 1
+        deadline = time.perf_counter() + 60
+        while (main.busy or main.events_applied < emitted - 0) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - t0
+        result = {"events": main.events_applied, "emitted": emitted, "elapsed": elapsed,
+                  "rows": main.requests.row_count, "latencies": latencies,
+                  "peers": main.reputation.row_count}
+    return result
+
+
+async def peak_memory(frames: list[dict[str, Any]], chunk: int) -> int:
+    gc.collect()
+    tracemalloc.start()
+    await with_app(frames, chunk, press_every=0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--peers", type=int, default=500)
+    parser.add_argument("--slice-ms", dest="chunk", type=float, default=5.0,
+                        help="feed for this long, then give the event loop one turn")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    args = parser.parse_args()
+    os.environ.setdefault("COLLAB_TUI_HOME", "/tmp/collab-tui-bench-home")   # no user themes/config
+
+    frames = make_frames(args.requests, args.peers)
+    core_events, core_s = asyncio.run(core_alone(frames, args.chunk))
+    app = asyncio.run(with_app(frames, args.chunk, press_every=2_000))
+    core_rate = core_events / core_s
+    app_rate = app["events"] / app["elapsed"]
+    print(f"frames: {len(frames):,} ({args.peers} PEER_JOINED + {args.requests:,} COLLABORATION_REQUEST), "
+          f"fed in {args.chunk:g} ms slices")
+    print(f"core alone : {core_events:,} events in {core_s:.2f} s = {core_rate:,.0f} events/s")
+    print(f"with TUI   : {app['events']:,} events in {app['elapsed']:.2f} s = {app_rate:,.0f} events/s "
+          f"(all drawn; {app['rows']} request rows kept, {app['peers']} peers)")
+    ratio = app_rate / core_rate
+    print(f"ratio      : {ratio:.2f} (target >= 0.5) {'OK' if ratio >= 0.5 else 'BELOW TARGET'}")
+    lat = app["latencies"]
+    if lat:
+        worst = max(lat) * 1000
+        print(f"keypress   : {len(lat)} presses of +/- under load: median {statistics.median(lat) * 1000:.1f} ms, "
+              f"max {worst:.1f} ms (target < 100 ms) {'OK' if worst < 100 else 'ABOVE TARGET'}")
+    if not args.no_memory:
+        peak = asyncio.run(peak_memory(frames, args.chunk))
+        print(f"memory     : peak traced Python heap with the TUI {peak / 2**20:.1f} MiB")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"process    : peak RSS {rss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
