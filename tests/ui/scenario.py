@@ -38,8 +38,16 @@ def frame(msg_type: str, sender: str, payload: dict[str, Any], recipient: str | 
 class OfflineRunner(TrainerRunner):
     """The real runner, started without its hub link (frames come in through ``feed``)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[dict[str, Any]] = []
+
     async def start(self, connect: bool = False) -> None:
         await super().start(connect=False)
+
+    def encode_outgoing(self, message: Any) -> str | None:
+        self.sent.append(message.to_frame())
+        return super().encode_outgoing(message)
 
 
 def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.5, **kwargs: Any) -> TrainerRunner:
@@ -48,9 +56,8 @@ def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.
 
 
 def sent_frames(runner: TrainerRunner) -> list[dict[str, Any]]:
-    """Frames the runner queued for the hub (it is not connected, so they wait in the outbox)."""
-    import json
-    return [json.loads(text) for text in runner._outbox]
+    """Frames the runner sent towards the hub (recorded by OfflineRunner.encode_outgoing)."""
+    return list(runner.sent)
 
 
 def join(runner: TrainerRunner, peers: dict[str, str] = PEERS) -> None:
