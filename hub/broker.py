@@ -2,10 +2,9 @@
 
 The hub's connection handling talks only to a Broker: claim an id, leave, list
 peers, deliver a directed frame, deliver a broadcast, and subscribe to presence
-changes. LocalBroker serves one hub process. A later Redis pub/sub broker puts the
-same interface over several hub processes (ids claimed with SET NX, frames
-published on per-id and broadcast channels, presence on a presence channel); the
-methods are async so it can do I/O.
+changes. LocalBroker serves one hub process. RedisBroker (hub/redis_broker.py) puts
+the same interface over several hub processes sharing one Redis; the methods are
+async so it can do I/O.
 
 Frames are already-encoded bytes (``protocol.Frame``): a broker never parses them.
 """
@@ -13,7 +12,7 @@ Frames are already-encoded bytes (``protocol.Frame``): a broker never parses the
 from __future__ import annotations
 
 import abc
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from .protocol import Frame, PeerInfo
 
@@ -32,6 +31,10 @@ class PresenceListener(Protocol):
     def peer_joined(self, peer: PeerInfo) -> None: ...
 
     def peer_left(self, ai_id: str) -> None: ...
+
+    # Optional: ``claim_lost(ai_id, mailbox)`` -- a multi-hub broker found that the
+    # id of this local trainer is now held through another hub (after the shared
+    # store was unreachable); the listener should close that session (4409).
 
 
 class Broker(abc.ABC):
@@ -66,8 +69,31 @@ class Broker(abc.ABC):
     def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
         """Register a presence listener; returns a function that unregisters it."""
 
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect (called by Hub.start before it listens)."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release broker resources (connections to Redis, ...)."""
+
+    def describe(self) -> str:
+        """One line for logs: what this broker is."""
+        return "in-process"
+
+    def status(self) -> BrokerStatus | None:
+        """State for /metrics, or None (the in-process broker adds no metrics)."""
+        return None
+
+
+class BrokerStatus(NamedTuple):
+    """What /metrics shows about a shared broker."""
+
+    kind: str  # "redis"
+    up: bool  # connected and presence in sync
+    remote_trainers: int  # trainers joined through other hubs, as this hub knows them
+    outages: int  # times the connection to the store was lost (or never made)
+    frames_published: int  # frames sent to other hubs
+    frames_received: int  # frames received from other hubs
+    frames_dropped: int  # frames for other hubs dropped because the store was unreachable
 
 
 class LocalBroker(Broker):

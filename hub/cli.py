@@ -35,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Run the collab-tui websocket hub every trainer joins.")
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1, or [hub] host)")
     parser.add_argument("--port", type=_port, help="TCP port, 0 for any free port (default 6000, or [hub] port)")
-    parser.add_argument("--config", metavar="HUB_TOML", help="hub.toml with [hub], [auth], [auth.tokens] and [limits]")
+    parser.add_argument("--config", metavar="HUB_TOML", help="hub.toml with [hub], [auth], [auth.tokens], [limits] and [broker]")
     parser.add_argument("--token", help="shared token (overrides COLLAB_HUB_TOKEN and [auth] shared_token)")
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)")
+    parser.add_argument(
+        "--broker", metavar="URL",
+        help="redis://HOST:PORT/DB: serve one network with every hub using that Redis (default: in-process, this hub alone; or [broker] url)",
+    )
     return parser
 
 
@@ -62,6 +66,8 @@ async def run(config: HubConfig) -> int:
         print(f"{PROG}: error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"{PROG}: listening on {hub.url}", flush=True)
+    if config.broker.url is not None:
+        print(f"{PROG}: broker {hub.broker.describe()}", flush=True)
     if hub.generated_token:
         print(
             f"{PROG}: no token configured; generated shared token for this run: {hub.shared_token}\n"
@@ -91,7 +97,7 @@ async def run(config: HubConfig) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = load_config(args.config, host=args.host, port=args.port, token=args.token, log_level=args.log_level)
+        config = load_config(args.config, host=args.host, port=args.port, token=args.token, log_level=args.log_level, broker=args.broker)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

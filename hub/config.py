@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ TOKEN_ENV = "COLLAB_HUB_TOKEN"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BROKER_SCHEMES = ("redis", "rediss", "unix")
+PREFIX_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -84,6 +87,40 @@ class Limits:
             raise ConfigError(f"limits.ping_interval_s: must be >= 0 (0 disables keepalive pings), got {v}")
 
 
+def check_broker_url(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: must be a non-empty string such as redis://127.0.0.1:6379/0, got {value!r}")
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigError(f"{key}: must be a redis://HOST:PORT/DB, rediss://... or unix://... URL, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """Where presence and routing live (``[broker]`` in hub.toml).
+
+    ``url = None`` (the default) is the in-process broker: one hub, nothing shared.
+    A ``redis://HOST:PORT/DB`` URL joins this hub to every other hub using the same
+    Redis database and ``prefix``: one network.
+    """
+
+    url: str | None = None  # --broker; None = in-process broker
+    presence_ttl_s: float = 10.0  # a hub refreshes its trainers' claims every ttl/3; a dead hub's trainers leave after ttl + <= 1 s
+    prefix: str = "collab"  # Redis key and channel prefix: hubs sharing a prefix form one network
+    retry_max_s: float = 5.0  # longest wait between reconnection attempts (backoff starts at 0.1 s)
+
+    def __post_init__(self) -> None:
+        if self.url is not None:
+            check_broker_url("broker.url", self.url)
+        ttl = _check_number("broker.presence_ttl_s", self.presence_ttl_s)
+        if not 0.5 <= ttl <= 3600:
+            raise ConfigError(f"broker.presence_ttl_s: must be between 0.5 and 3600, got {ttl:g}")
+        if not isinstance(self.prefix, str) or not PREFIX_RE.fullmatch(self.prefix):
+            raise ConfigError(f"broker.prefix: must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', ':', '-', got {self.prefix!r}")
+        _check_number("broker.retry_max_s", self.retry_max_s)
+
+
 @dataclass(frozen=True)
 class HubConfig:
     """Everything the hub needs. Construct it in code with keyword arguments::
@@ -102,8 +139,13 @@ class HubConfig:
     tokens: Mapping[str, str] = field(default_factory=dict)  # trainer id -> its own token
     limits: Limits = field(default_factory=Limits)
     log_level: str = "INFO"
+    broker: BrokerConfig = field(default_factory=BrokerConfig)  # [broker]; url None = in-process
 
     def __post_init__(self) -> None:
+        if isinstance(self.broker, Mapping):
+            object.__setattr__(self, "broker", broker_from_mapping(self.broker, "broker"))
+        elif not isinstance(self.broker, BrokerConfig):
+            raise ConfigError(f"broker: must be a BrokerConfig or a table, got {self.broker!r}")
         if isinstance(self.limits, Mapping):
             object.__setattr__(self, "limits", limits_from_mapping(self.limits, "limits"))
         elif not isinstance(self.limits, Limits):
@@ -142,7 +184,17 @@ def limits_from_mapping(table: Mapping[str, Any], prefix: str = "limits") -> Lim
     return Limits(**table)
 
 
-_SECTIONS = {"hub": {"host", "port", "log_level"}, "auth": {"shared_token", "tokens"}, "limits": _LIMIT_FIELDS}
+_BROKER_FIELDS = {f.name for f in dataclasses.fields(BrokerConfig)}
+
+
+def broker_from_mapping(table: Mapping[str, Any], prefix: str = "broker") -> BrokerConfig:
+    for key in table:
+        if key not in _BROKER_FIELDS:
+            raise ConfigError(f"{prefix}.{key}: unknown key (known: {', '.join(sorted(_BROKER_FIELDS))})")
+    return BrokerConfig(**table)
+
+
+_SECTIONS = {"hub": {"host", "port", "log_level"}, "auth": {"shared_token", "tokens"}, "limits": _LIMIT_FIELDS, "broker": _BROKER_FIELDS}
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -186,6 +238,8 @@ def config_from_table(table: Mapping[str, Any]) -> dict[str, Any]:
         kwargs["tokens"] = auth["tokens"]
     if "limits" in table:
         kwargs["limits"] = limits_from_mapping(table["limits"])
+    if "broker" in table:
+        kwargs["broker"] = broker_from_mapping(table["broker"])
     return kwargs
 
 
@@ -196,9 +250,12 @@ def load_config(
     port: int | None = None,
     token: str | None = None,
     log_level: str | None = None,
+    broker: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> HubConfig:
     """Defaults < hub.toml < environment (COLLAB_HUB_TOKEN) < flags.
+
+    ``broker`` (``--broker``) overrides ``[broker] url``.
 
     ``token`` (``--token``) and ``COLLAB_HUB_TOKEN`` set the shared token; per-id
     tokens come only from ``[auth.tokens]``. Errors from the file are prefixed with
@@ -232,4 +289,7 @@ def load_config(
         if log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"--log-level: must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
         kwargs["log_level"] = log_level
+    if broker is not None:
+        url = check_broker_url("--broker", broker)
+        kwargs["broker"] = dataclasses.replace(kwargs.get("broker", BrokerConfig()), url=url)
     return HubConfig(**kwargs)

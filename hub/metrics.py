@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
+from .broker import BrokerStatus
 from .protocol import CLIENT_TYPES, ErrorCode
 
 
 class HubMetrics:
     """Plain counters, cheap enough for the hot path (a dict increment)."""
 
-    def __init__(self, open_connections: Callable[[], int], joined_trainers: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        open_connections: Callable[[], int],
+        joined_trainers: Callable[[], int],
+        broker_status: Callable[[], BrokerStatus | None] | None = None,
+    ) -> None:
         self._open_connections = open_connections
         self._joined_trainers = joined_trainers
+        self._broker_status = broker_status
         self.frames_in: Counter[str] = Counter()
         self.frames_out: Counter[str] = Counter()
         self.errors: Counter[str] = Counter({str(code): 0 for code in ErrorCode})
@@ -49,4 +56,13 @@ class HubMetrics:
         metric("slow_receivers_disconnected_total", "counter", "Receivers closed (1013) because their outbound queue was full.", [("", self.slow_receivers_disconnected)])
         metric("joins_total", "counter", "Accepted HELLOs.", [("", self.joins)])
         metric("leaves_total", "counter", "Joined trainers whose connection ended.", [("", self.leaves)])
+        broker = self._broker_status() if self._broker_status is not None else None
+        if broker is not None:  # a shared broker (Redis): several hubs, one network
+            kind = f'{{kind="{broker.kind}"}}'
+            metric("broker_up", "gauge", "1 while the shared broker is reachable and presence is in sync, else 0.", [(kind, int(broker.up))])
+            metric("broker_outages_total", "counter", "Times the connection to the shared broker was lost (or could not be made).", [(kind, broker.outages)])
+            metric("remote_trainers", "gauge", "Trainers joined through other hubs, as this hub knows them.", [("", broker.remote_trainers)])
+            metric("broker_frames_published_total", "counter", "Frames sent to other hubs through the broker.", [("", broker.frames_published)])
+            metric("broker_frames_received_total", "counter", "Frames received from other hubs through the broker.", [("", broker.frames_received)])
+            metric("broker_frames_dropped_total", "counter", "Frames for other hubs dropped because the broker was unreachable.", [("", broker.frames_dropped)])
         return "\n".join(lines) + "\n"

@@ -142,7 +142,7 @@ class Hub:
 
     def __init__(self, config: HubConfig | None = None, *, broker: Broker | None = None) -> None:
         self.config = config if config is not None else HubConfig()
-        self.broker: Broker = broker if broker is not None else LocalBroker()
+        self.broker: Broker = broker if broker is not None else _default_broker(self.config)
         self.generated_token = not self.config.has_tokens
         self.shared_token: str | None = secrets.token_urlsafe(24) if self.generated_token else self.config.shared_token
         self._token_digests: list[tuple[bytes, str | None]] = []  # (sha256(token), bound id or None=shared)
@@ -160,16 +160,29 @@ class Hub:
         self._unsubscribe = None
         self._shutting_down = False
         self._closed: asyncio.Event | None = None  # created on start (needs a loop)
-        self.metrics = HubMetrics(lambda: len(self._sessions), lambda: len(self._local))
+        self.metrics = HubMetrics(lambda: len(self._sessions), lambda: len(self._local), self.broker.status)
 
     # Lifecycle --------------------------------------------------------------------
     async def start(self) -> Hub:
         if self._server is not None:
             return self
-        limits = self.config.limits
         self._closed = asyncio.Event()
         self._unsubscribe = self.broker.subscribe(self)
-        self._server = await serve(
+        await self.broker.start()
+        try:
+            self._server = await self._serve()
+        except BaseException:
+            self._unsubscribe()
+            self._unsubscribe = None
+            await self.broker.close()
+            raise
+        self._port = self._server.sockets[0].getsockname()[1]
+        log.info("listening on %s (broker: %s)", self.url, self.broker.describe())
+        return self
+
+    async def _serve(self) -> Server:
+        limits = self.config.limits
+        return await serve(
             self._handle,
             self.config.host,
             self.config.port,
@@ -184,9 +197,6 @@ class Hub:
             server_header="collab-hub",
             logger=logging.getLogger("collab_hub.websockets"),
         )
-        self._port = self._server.sockets[0].getsockname()[1]
-        log.info("listening on %s", self.url)
-        return self
 
     def begin_shutdown(self) -> None:
         """Stop accepting: /healthz answers 503 and new handshakes get 503. Existing
@@ -537,6 +547,15 @@ class Hub:
         log.info("leave id=%s peer=%s reason=%s", ai_id, s.remote, reason)
         await self.broker.leave(ai_id, s)
 
+    def claim_lost(self, ai_id: str, mailbox: object) -> None:
+        """The broker found ``ai_id`` joined through another hub (claimed there while
+        this hub could not reach the shared store): that claim wins."""
+        s = self._local.get(ai_id)
+        if s is None or s is not mailbox:
+            return
+        s.put(p.error_frame(ai_id, ErrorCode.DUPLICATE_ID, f"The id {ai_id!r} is already joined through another hub.", None))
+        self._close_session(s, CloseCode.DUPLICATE_ID, str(ErrorCode.DUPLICATE_ID), note="duplicate_id: id claimed through another hub")
+
     def _too_slow(self, s: Session) -> None:
         self.metrics.slow_receivers_disconnected += 1
         self._close_session(
@@ -569,6 +588,16 @@ class Hub:
 async def start_hub(config: HubConfig | None = None, *, broker: Broker | None = None) -> Hub:
     """Start a hub in the running event loop; stop it with ``await hub.close()``."""
     return await Hub(config, broker=broker).start()
+
+
+def _default_broker(config: HubConfig) -> Broker:
+    """The in-process broker, or a RedisBroker when ``[broker] url`` is set."""
+    settings = config.broker
+    if settings.url is None:
+        return LocalBroker()
+    from .redis_broker import RedisBroker  # redis is imported only when used
+
+    return RedisBroker(settings.url, prefix=settings.prefix, presence_ttl_s=settings.presence_ttl_s, retry_max_s=settings.retry_max_s)
 
 
 def _digest(token: str) -> bytes:
