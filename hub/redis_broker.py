@@ -354,9 +354,9 @@ class RedisBroker(Broker):
         if entry is None or entry[0] is not mailbox:
             return False
         del self._local[ai_id]
-        for listener in list(self._listeners):
-            listener.peer_left(ai_id)
         if self.up:
+            # Release first, then tell local trainers: once anyone hears PEER_LEFT,
+            # the id may rejoin through any hub.
             fut = asyncio.ensure_future(self._run(_RELEASE, [self.hub_id, self._ch_presence, ai_id]))
             self._releasing[ai_id] = fut
             try:
@@ -368,6 +368,9 @@ class RedisBroker(Broker):
             finally:
                 if self._releasing.get(ai_id) is fut:
                     del self._releasing[ai_id]
+        if ai_id not in self._local:  # not rejoined meanwhile
+            for listener in list(self._listeners):
+                listener.peer_left(ai_id)
         return True
 
     async def peers(self) -> list[PeerInfo]:

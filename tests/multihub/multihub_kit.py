@@ -1,0 +1,189 @@
+"""Test kit for several hubs sharing one Redis: a real ``redis-server`` per test
+session (or ``COLLAB_TEST_REDIS_URL``), in-process hubs with their own RedisBroker,
+and real ``python -m hub`` processes.
+
+Reuses tests/hub/hub_testkit.py (Trainer, make_config, SHARED, ...): this module puts
+tests/hub on sys.path (tests/hub has no __init__.py, so it cannot be imported as a
+package without shadowing the ``hub`` package).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HUB_TESTS = Path(__file__).resolve().parent.parent / "hub"
+if str(HUB_TESTS) not in sys.path:
+    sys.path.insert(0, str(HUB_TESTS))
+
+from hub_testkit import BOUND_TOKEN, SHARED, Trainer, _connect, make_config  # noqa: E402
+
+from hub.config import BrokerConfig  # noqa: E402
+from hub.server import Hub  # noqa: E402
+
+TEST_TTL_S = 3.0  # presence TTL in tests: a dead hub's trainers leave after ~3-4 s
+TEST_RETRY_MAX_S = 0.5
+
+
+def redis_server_binary() -> str:
+    """Path of redis-server; FAIL when missing under CI, skip otherwise."""
+    path = shutil.which("redis-server")
+    if path is None:
+        message = "redis-server is not installed (Debian: apt-get install redis-server); the multi-hub tests need a real Redis"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A redis-server of our own on a free loopback port (no persistence)."""
+
+    def __init__(self, binary: str, port: int | None = None) -> None:
+        self.binary = binary
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, deadline_s: float = 10.0) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + deadline_s
+        while not redis_answers(self.port):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode} (port {self.port})")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not answer PING within {deadline_s} s")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def broker_config(url: str, prefix: str, **over: Any) -> BrokerConfig:
+    over.setdefault("presence_ttl_s", TEST_TTL_S)
+    over.setdefault("retry_max_s", TEST_RETRY_MAX_S)
+    return BrokerConfig(url=url, prefix=prefix, **over)
+
+
+def new_prefix() -> str:
+    return "t" + uuid.uuid4().hex[:12]
+
+
+class Network:
+    """Stands in for one ``Hub`` in tests written for a single hub: each
+    ``connect(network)`` goes to the next hub in turn, so the first trainer joins hub
+    0, the second hub 1, ... ``joined_ids()`` lists the trainers joined through any
+    of the hubs (including ids whose release is still on its way to Redis)."""
+
+    def __init__(self, hubs: list[Hub]) -> None:
+        self.hubs = hubs
+        self._next = 0
+
+    def pick(self) -> Hub:
+        hub = self.hubs[self._next % len(self.hubs)]
+        self._next += 1
+        return hub
+
+    @property
+    def url(self) -> str:
+        return self.hubs[0].url
+
+    def joined_ids(self) -> list[str]:
+        ids: set[str] = set()
+        for hub in self.hubs:
+            ids.update(hub.joined_ids())
+            ids.update(getattr(hub.broker, "_releasing", ()))
+        return sorted(ids)
+
+
+async def connect_to(target: Hub | Network | str, token: str | None = SHARED, **kwargs: Any) -> Trainer:
+    if isinstance(target, Network):
+        target = target.pick()
+    return await _connect(target, token, **kwargs)
+
+
+class HubProcess:
+    """``python -m hub --broker URL`` in its own process."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, url: str, lines: list[str]) -> None:
+        self.proc = proc
+        self.url = url
+        self.lines = lines
+
+
+async def start_hub_process(tmp_path: Path, redis_url: str, prefix: str, ttl: float = TEST_TTL_S) -> HubProcess:
+    toml = tmp_path / f"hub-{uuid.uuid4().hex[:6]}.toml"
+    toml.write_text(
+        f'[auth]\nshared_token = "{SHARED}"\n[auth.tokens]\nbound = "{BOUND_TOKEN}"\n'
+        f'[broker]\nurl = "{redis_url}"\nprefix = "{prefix}"\npresence_ttl_s = {ttl}\nretry_max_s = {TEST_RETRY_MAX_S}\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "--port", "0", "--config", str(toml),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    lines: list[str] = []
+    async with asyncio.timeout(20):
+        while True:
+            line = (await proc.stdout.readline()).decode()
+            assert line, f"hub exited early: {(await proc.stderr.read()).decode()}"
+            lines.append(line)
+            if "listening on " in line:
+                return HubProcess(proc, line.split("listening on ", 1)[1].strip(), lines)
+
+
+async def http_get(url: str) -> tuple[int, str]:
+    """A minimal GET (no client library needed): status and body."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def metric_lines(hub: Hub) -> set[str]:
+    return set(hub.metrics.render().splitlines())
