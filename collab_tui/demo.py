@@ -95,7 +95,8 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
                   flush=True)
             return await run_headless(setup, stop, HeadlessPrinter())
         from .ui.app import CollabApp
-        app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme)
+        app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme,
+                        problems=setup.problems)
         await app.run_async()
         return 0
     finally:

@@ -31,6 +31,67 @@ MAX_COMPONENTS = 500
 MAX_HOLD_S = 3_600.0
 
 
+class SessionTable(OrderedDict):
+    """``collaboration_sessions``: an ordered dict that also counts running responder sessions.
+
+    Sessions change status through ``NetworkedKernelTrainer._finish``, which tells the
+    table; entries of other types (the seed's plain ``{"status": ...}`` dicts) are counted
+    by looking at them, since nothing reports their changes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._running: set[str] = set()
+        self._foreign: set[str] = set()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            self._forget(key)
+        super().__setitem__(key, value)
+        if isinstance(value, CollaborationSession):
+            if value.role == RESPONDER and value.status == ACTIVE:
+                self._running.add(key)
+        else:
+            self._foreign.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._forget(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self._forget(key)
+        return super().pop(key, *default)
+
+    def popitem(self, last: bool = True) -> tuple[str, Any]:
+        key, value = super().popitem(last)
+        self._forget(key)
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self._running.clear()
+        self._foreign.clear()
+
+    def _forget(self, key: str) -> None:
+        self._running.discard(key)
+        self._foreign.discard(key)
+
+    def status_changed(self, session: CollaborationSession, status: str) -> None:
+        if session.role == RESPONDER and status == ACTIVE and session.key in self:
+            self._running.add(session.key)
+        else:
+            self._running.discard(session.key)
+
+    def active_responders(self) -> int:
+        count = len(self._running)
+        for key in self._foreign:
+            entry = self[key]
+            role = entry.get("role", RESPONDER) if hasattr(entry, "get") else RESPONDER
+            if entry["status"] == ACTIVE and role == RESPONDER:
+                count += 1
+        return count
+
+
 class CommandError(ValueError):
     """An operator command that cannot be carried out; the message says why."""
 
@@ -73,7 +134,9 @@ class NetworkedKernelTrainer:
 
         self.known_ai_info: dict[str, dict[str, Any]] = {}
         self.online: set[str] = set()
-        self.collaboration_sessions: OrderedDict[str, CollaborationSession] = OrderedDict()
+        self.collaboration_sessions: SessionTable = SessionTable()
+        # Kept in step with the records so the policy's load count is O(1) per request.
+        self._held_accepts: set[str] = set()
         self.incoming: OrderedDict[str, IncomingRequest] = OrderedDict()
         self.outgoing: OrderedDict[str, OutgoingRequest] = OrderedDict()
         self.shared_knowledge: dict[str, Any] = {"benchmarks": OrderedDict()}
@@ -162,13 +225,7 @@ class NetworkedKernelTrainer:
 
     def active_session_count(self) -> int:
         """Sessions in which we are producing for someone, plus held accepts."""
-        count = 0
-        for s in self.collaboration_sessions.values():
-            role = s.get("role", RESPONDER) if hasattr(s, "get") else RESPONDER
-            if s["status"] == ACTIVE and role == RESPONDER:
-                count += 1
-        count += sum(1 for r in self.incoming.values() if r.status == HELD and r.verdict.accept)
-        return count
+        return self.collaboration_sessions.active_responders() + len(self._held_accepts)
 
     # ------------------------------------------------------------------
     # Connection
@@ -258,6 +315,8 @@ class NetworkedKernelTrainer:
         if self.hold_s > 0:
             record.status = HELD
             record.hold_until = self.now + self.hold_s
+            if decision.accept:
+                self._held_accepts.add(key)
             return [DecisionMade(record)]
         return [DecisionMade(record), *self._send_verdict(record)]
 
@@ -265,6 +324,7 @@ class NetworkedKernelTrainer:
         """Send the verdict in force, and start or cancel the session it implies."""
         verdict = record.verdict
         record.status = ANSWERED
+        self._held_accepts.discard(record.key)
         out: list = [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
             "request_id": record.request_id, "accepted": verdict.accept,
             "reason": verdict.reason, "overridden": record.overridden,
@@ -279,6 +339,7 @@ class NetworkedKernelTrainer:
                 feature=record.feature, started_at=self.now, deadline_at=record.deadline_at)
             self.collaboration_sessions[session.key] = session
             self.collaboration_sessions.move_to_end(session.key)
+            self._prune(self.collaboration_sessions, lambda s: s.status in FINISHED)
             record.session_key = session.key
             out += [SessionChanged(session),
                     Produce(session.key, record.as_request(), session.deadline_at)]
@@ -526,6 +587,7 @@ class NetworkedKernelTrainer:
         return [ReputationChanged(change), StateChanged()]
 
     def _finish(self, session: CollaborationSession, status: str, detail: str) -> None:
+        self.collaboration_sessions.status_changed(session, status)
         session.status = status
         session.detail = detail
         session.ended_at = self.now

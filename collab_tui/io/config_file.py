@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from .config import TrainerConfig, save_config
+from .config import TrainerConfig, load_config, save_config
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,13 @@ class ConfigFile:
         ``change`` may raise ``ConfigError`` for a bad value: nothing is changed then.
         A failed write keeps the new settings in force and records the error.
         """
-        new = change(self.config)
+        base = self.config
+        if self.path is not None and self.path.exists():
+            # Another writer (the TUI saving a theme) may have changed other keys: keep them.
+            loaded = load_config(self.path)
+            if not loaded.problems:
+                base = loaded.config
+        new = change(base)
         self.config = new
         if self.path is not None:
             try:

@@ -35,13 +35,14 @@ class CollabApp(App[None]):
     def __init__(self, runner: Any, config: TrainerConfig | None = None,
                  config_path: str | Path | None = None, theme: str | None = None,
                  clock: Callable[[], float] | None = None,
-                 theme_dirs: Iterable[Path] | None = None) -> None:
+                 theme_dirs: Iterable[Path] | None = None, problems: Iterable[str] = ()) -> None:
         super().__init__()
         self.runner = runner
         self.config = config or TrainerConfig()
         self.config_path = Path(config_path) if config_path is not None else None
         self.clock = clock or runner.now
-        self._startup_notes: list[tuple[str, str]] = []
+        # Problems found before the screen existed (a bad config or state file, moved aside).
+        self._startup_notes: list[tuple[str, str]] = [(problem, "error") for problem in problems]
         self._collab_ready = False
         self._runner_stopped = False
         # Themes: shipped files, then the user's; bad files are reported once mounted.
@@ -221,6 +222,6 @@ def _hex(value: str | None, default: str) -> str:
 
 
 def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,
-            theme: str | None = None) -> None:
+            theme: str | None = None, problems: Iterable[str] = ()) -> None:
     """Run the TUI until the operator quits (the runner is stopped and its state saved)."""
-    CollabApp(runner, config=config, config_path=config_path, theme=theme).run()
+    CollabApp(runner, config=config, config_path=config_path, theme=theme, problems=problems).run()
