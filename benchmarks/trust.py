@@ -88,11 +88,17 @@ def main(argv: list[str] | None = None) -> int:
         met_all &= ok
         print(f"  [{'MET' if ok else 'NOT MET'}] {text}" + (f"\n      why: {why}" if why and not ok else ""))
 
+    why_failures = {
+        "always-fail": "each identity gets one second chance per decider (a re-probe) on top of its first failure",
+        "camouflage": "a peer failing 40% is refused after ~5 meetings, then re-probed with doubling waits; "
+                      "each re-probe is another failure",
+        "threshold-rider": "the rider knows the rule and fails just as often as the evidence bound allows",
+    }
     for label in ("N=100 70% always-fail", "N=100 70% camouflage", "N=100 70% threshold-rider"):
         m, hw = get(label, "failed_per_accepted")
-        check(m <= 0.10, f"failed/accepted ≤ 10% for {label.split()[-1]}: {100 * m:.1f}% ±{100 * hw:.1f}",
-              "the peer's failures stay within what an honest peer (5% failures) could plausibly show "
-              "at the evidence this pair has; the rider knows the rule and rides just under it")
+        attack = label.split()[-1]
+        check(m <= 0.10, f"failed/accepted ≤ 10% for {attack}: {100 * m:.1f}% ±{100 * hw:.1f}",
+              why_failures[attack])
     if sweep_rows:
         worst = max((mean_ci(v)[0], x) for x, e, v in sweep_rows if e == HARDENED)
         check(worst[0] <= 0.10, f"camouflage over the whole sweep: worst {100 * worst[0]:.1f}% at f={worst[1]:g}",
@@ -111,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     free, hw = get("N=100 70% whitewasher (ids bound)", "free_failures")
     total, _ = get("N=100 70% whitewasher (ids bound)", "failures_per_identity")
     check(free <= 1.0, f"whitewasher with ids bound to tokens: {free:.2f} free failures per identity per "
-          f"decider before its first refusal (all failures incl. the one second chance: {total:.2f})")
+          f"decider before its first refusal (all failures incl. the one second chance: {total:.2f})",
+          "when a pair's next meeting comes more than the re-probe wait after the first failure, the second "
+          "chance is granted before any refusal, so it counts as free")
     if not met_all:
         print("\nNot every target is met; see 'why' above.")
 
