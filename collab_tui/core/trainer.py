@@ -28,6 +28,8 @@ from .sessions import (
 #: How many finished records of each kind are kept in memory (the feed is bounded).
 MAX_FINISHED_RECORDS = 2_000
 MAX_COMPONENTS = 500
+#: Content kept in memory across all stored components (a flood of large valid ones is bounded too).
+MAX_COMPONENT_STORE_BYTES = 32 * 1024 * 1024
 MAX_HOLD_S = 3_600.0
 
 
@@ -140,6 +142,7 @@ class NetworkedKernelTrainer:
         self.incoming: OrderedDict[str, IncomingRequest] = OrderedDict()
         self.outgoing: OrderedDict[str, OutgoingRequest] = OrderedDict()
         self.shared_knowledge: dict[str, Any] = {"benchmarks": OrderedDict()}
+        self._component_bytes = 0
         self.joined = False
         self.now = 0.0
 
@@ -461,8 +464,8 @@ class NetworkedKernelTrainer:
             "reason": check.reason, "mark": None, "mark_change_id": None,
         }
         benchmarks[key] = record
-        while len(benchmarks) > MAX_COMPONENTS:
-            benchmarks.popitem(last=False)
+        self._component_bytes += _content_size(record)
+        self._evict_components()
         out: list = []
         counts = session is not None and session.status == ACTIVE
         if not counts:
@@ -488,6 +491,18 @@ class NetworkedKernelTrainer:
         self._finish(session, COMPLETED, check.reason)
         return [ComponentReceived(key, record), SessionChanged(session),
                 *self._outcome(source, True, "valid component delivered")]
+
+    def _evict_components(self) -> None:
+        """Drop the oldest components beyond the count and byte budgets (never one being validated)."""
+        benchmarks = self.shared_knowledge["benchmarks"]
+        if len(benchmarks) <= MAX_COMPONENTS and self._component_bytes <= MAX_COMPONENT_STORE_BYTES:
+            return
+        for key in list(benchmarks):
+            if len(benchmarks) <= MAX_COMPONENTS and self._component_bytes <= MAX_COMPONENT_STORE_BYTES:
+                break
+            if benchmarks[key]["validation"] == "validating":
+                continue
+            self._component_bytes -= _content_size(benchmarks.pop(key))
 
     def validation_finished(self, component_key: str, verdict: str, reason: str, peer_fault: bool,
                             now: float) -> list:
@@ -617,3 +632,8 @@ class NetworkedKernelTrainer:
         wire.COLLABORATION_RESPONSE: _handle_collaboration_response,
         wire.OS_COMPONENT_SHARE: _handle_os_component_share,
     }
+
+
+def _content_size(record: dict[str, Any]) -> int:
+    content = record["component"].get("content") if isinstance(record["component"], dict) else None
+    return len(content) if isinstance(content, str) else 0

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: Frames kept while the hub is away (responses, deliveries); oldest dropped beyond this.
 MAX_OUTBOX = 10_000
+#: Producer and validator subprocesses running at once; more wait their turn (within their
+#: deadline), so a flood of accepted requests cannot fork-bomb the machine.
+MAX_CONCURRENT_JOBS = 4
 
 
 class Producer(Protocol):
@@ -78,6 +81,7 @@ class TrainerRunner:
         self.link = HubLink(url, token, on_open=self._on_open, on_text=self._on_text,
                             on_status=self._on_status, on_close=self._on_close, clock=clock)
         self.started = False
+        self._jobs = asyncio.Semaphore(MAX_CONCURRENT_JOBS)
         self._saver_closed = False
         self.stopped = asyncio.Event()
 
@@ -232,8 +236,11 @@ class TrainerRunner:
 
     async def _produce(self, action: ev.Produce) -> None:
         remaining = max(0.0, action.deadline_at - self.now())
+        async def produce() -> ProducerResult:
+            async with self._jobs:
+                return await self.producer(action.request)
         try:
-            result = await asyncio.wait_for(self.producer(action.request), timeout=remaining or None)
+            result = await asyncio.wait_for(produce(), timeout=remaining)
         except asyncio.TimeoutError:
             result = ProducerResult(False, "", "producer did not finish before the deadline")
         except Exception as exc:  # a producer bug is our failure, reported, not a crash
@@ -245,7 +252,8 @@ class TrainerRunner:
     async def _validate(self, action: ev.Validate) -> None:
         assert self.validator is not None
         try:
-            result = await self.validator(action.component)
+            async with self._jobs:
+                result = await self.validator(action.component)
         except Exception as exc:
             log.exception("validator failed")
             result = ValidatorResult("error", f"validator error: {exc}", False)

@@ -259,3 +259,20 @@ def test_hub_errors_and_unknown_frames_surface_as_events():
     out = t.handle(frame("ERROR", "hub", {"code": "rate_limited", "detail": "slow down", "ref_message_id": None}), 1.0)
     assert kinds(out) == ["HubError"] and out[0].code == "rate_limited"
     assert kinds(t.handle(frame("WHAT", "B", {}), 1.0)) == ["ProtocolProblem"]
+
+
+def test_component_store_is_bounded_by_count_and_bytes(monkeypatch):
+    from collab_tui.core import trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "MAX_COMPONENT_STORE_BYTES", 10_000)
+    t = make(validator_enabled=True)
+    rid = start(t)
+    t.handle(response("B", rid, True), 2.0)
+    t.handle(share("B", rid, cid="being-validated", content="v" * 3000), 3.0)
+    for i in range(10):
+        t.handle(share("C", None, cid=f"u{i}", content="x" * 3000), 4.0 + i)
+    bench = t.shared_knowledge["benchmarks"]
+    assert "being-validated" in bench  # never evicted while its validator runs
+    assert sum(len(r["component"]["content"]) for r in bench.values()) <= 10_000
+    assert "u9" in bench and "u0" not in bench  # the oldest go first
+    t.validation_finished("being-validated", "pass", "", False, 20.0)
+    assert t.reputation["B"] == 0.65
