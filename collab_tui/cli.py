@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .core import events as ev
+from .core.hardened import make_policy
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import (
     ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_hold_seconds,
@@ -89,10 +90,12 @@ def build_trainer(ai_id: str, config: TrainerConfig, config_path: Path | None, *
     """A trainer and its runner from a config: the TUI, headless mode and the demo share this."""
     problems: list[str] = []
     rep = config.reputation
+    complements = dict(config.complements)
     trainer = NetworkedKernelTrainer(
         ai_id, config.trainer.specialization, auth_token=token,
+        policy=make_policy(rep.policy, complements),
         trust_threshold=rep.trust_threshold, reputation_alpha=rep.alpha,
-        capabilities=config.trainer.capabilities, complements=dict(config.complements),
+        capabilities=config.trainer.capabilities, complements=complements,
         max_active_sessions=rep.max_active_sessions, hold_s=config.decisions.hold_s,
         max_component_bytes=config.validator.max_component_bytes, history_size=rep.history_size)
     store = StateStore(state_path or default_state_path(ai_id), history_size=rep.history_size)
