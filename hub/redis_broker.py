@@ -163,6 +163,14 @@ end
 return n
 """
 
+# KEYS: owner, info, expiry, seq.  ARGV: hub, presence channel, comma-separated ids.
+# After a resync: "these are all the trainers joined through this hub".
+_HUB_SYNC = """
+local s = redis.call('INCR', KEYS[4])
+redis.call('PUBLISH', ARGV[2], s .. '|S|' .. ARGV[1] .. '|' .. ARGV[3])
+return s
+"""
+
 # KEYS: owner, info, expiry, seq -> {seq, now, id, owner, info, expiry, ...}
 _SNAPSHOT = _LUA_NOW + """
 local now = now_ms()
@@ -250,6 +258,7 @@ class RedisBroker(Broker):
         self._ch_hub = self._hub_channel(self.hub_id)
         self._local: dict[str, tuple[Mailbox, PeerInfo]] = {}
         self._remote: dict[str, tuple[str, PeerInfo]] = {}
+        self._unconfirmed: dict[str, float] = {}  # remote ids missing after a resync -> when to give up on them
         self._listeners: list[PresenceListener] = []
         self._releasing: dict[str, asyncio.Future[Any]] = {}
         self._client: Redis | None = None
@@ -497,16 +506,31 @@ class RedisBroker(Broker):
             peer = _peer_decoder.decode(rest)
             ai_id = peer.ai_id
             local = self._local.get(ai_id)
+            prev = self._remote.get(ai_id)
             self._remote[ai_id] = (owner, peer)
             if local is not None:
                 self._claim_lost(ai_id, local[0])
                 return
+            if self._unconfirmed.pop(ai_id, None) is not None and prev is not None:
+                if prev[0] == owner and prev[1] == peer:
+                    return  # re-claimed after a Redis restart: nothing changed
+                for listener in list(self._listeners):
+                    listener.peer_left(ai_id)
             for listener in list(self._listeners):
                 listener.peer_joined(peer)
+        elif kind == "S":  # every trainer joined through that hub, after its resync
+            held = set(rest.split(",")) if rest else set()
+            for ai_id, (hub_id, _) in list(self._remote.items()):
+                if hub_id == owner and ai_id not in held:
+                    del self._remote[ai_id]
+                    self._unconfirmed.pop(ai_id, None)
+                    for listener in list(self._listeners):
+                        listener.peer_left(ai_id)
         elif kind == "L":
             prev = self._remote.get(rest)
             if prev is not None and prev[0] == owner:
                 del self._remote[rest]
+                self._unconfirmed.pop(rest, None)
                 for listener in list(self._listeners):
                     listener.peer_left(rest)
 
@@ -581,7 +605,7 @@ class RedisBroker(Broker):
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._ch_presence, self._ch_broadcast, self._ch_hub)
-                self._scripts = {src: client.register_script(src) for src in (_CLAIM, _REFRESH, _SWEEP, _RELEASE, _SNAPSHOT, _LOOKUP)}
+                self._scripts = {src: client.register_script(src) for src in (_CLAIM, _REFRESH, _SWEEP, _RELEASE, _SNAPSHOT, _LOOKUP, _HUB_SYNC)}
                 self._client = client
                 await self._resync()
                 self._set_up(was_up)
@@ -630,6 +654,17 @@ class RedisBroker(Broker):
                 next_refresh = loop.time() + self._refresh_s
                 await self._refresh()
             await self._run(_SWEEP, [self._ch_presence, SWEEP_LIMIT])
+            if self._unconfirmed:
+                self._expire_unconfirmed(loop.time())
+
+    def _expire_unconfirmed(self, now: float) -> None:
+        for ai_id, deadline in list(self._unconfirmed.items()):
+            if deadline > now:
+                continue
+            del self._unconfirmed[ai_id]
+            if self._remote.pop(ai_id, None) is not None:
+                for listener in list(self._listeners):
+                    listener.peer_left(ai_id)
 
     async def _refresh(self) -> None:
         if not self._local:
@@ -665,17 +700,29 @@ class RedisBroker(Broker):
                 remote[ai_id] = (owner, _peer_decoder.decode(reply[i + 2]))
         if stale_own:
             await self._run(_RELEASE, [self.hub_id, self._ch_presence, *stale_own])
+        await self._run(_HUB_SYNC, [self.hub_id, self._ch_presence, ",".join(self._local)])
         old = self._remote
-        self._remote = remote
         self._applied_seq = seq
-        for ai_id, (owner, _) in old.items():
+        grace_until = asyncio.get_running_loop().time() + self.presence_ttl_s
+        present_hubs = {owner for owner, _ in remote.values()}
+        for ai_id, entry in old.items():
             now_entry = remote.get(ai_id)
-            if now_entry is None or now_entry[0] != owner:
+            if now_entry is None and ai_id not in self._local and entry[0] not in present_hubs:
+                # Redis lost its hub's claims (restarted empty) and that hub has not
+                # re-claimed them yet: it gets one TTL (or until its S event) to do so
+                # before we announce its trainers as left. (A hub that has re-claimed
+                # claims all its ids in one script, so its missing ids are gone.)
+                remote[ai_id] = entry
+                self._unconfirmed[ai_id] = grace_until
+            elif (now_entry is None or now_entry[0] != entry[0]) and ai_id not in self._local:
                 for listener in list(self._listeners):
                     listener.peer_left(ai_id)
+        for ai_id in [i for i in remote if i in self._local]:  # joined here during the resync
+            del remote[ai_id]
+        self._remote = remote
         for ai_id, (owner, peer) in remote.items():
             before = old.get(ai_id)
-            if before is None or before[0] != owner:
+            if before is None or (before[0] != owner and ai_id not in self._unconfirmed):
                 for listener in list(self._listeners):
                     listener.peer_joined(peer)
 
@@ -713,6 +760,7 @@ class RedisBroker(Broker):
             return
         log.warning("redis broker: unreachable for %g s; announcing %d remote trainers as left", self.presence_ttl_s, len(self._remote))
         gone, self._remote = self._remote, {}
+        self._unconfirmed.clear()
         for ai_id in gone:
             for listener in list(self._listeners):
                 listener.peer_left(ai_id)
