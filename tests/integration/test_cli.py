@@ -111,3 +111,17 @@ def test_demo_headless_shows_decisions_and_a_malicious_peer_sinking(tmp_path):
     sinking = [l for l in out.splitlines() if "reputation of malicious-1" in l]
     assert sinking and "→ 0.35" in sinking[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--honest", "x"], "argument --honest: expected a whole number, got 'x'"),
+    (["--honest", "1", "--pace", "0"], "argument --pace: must be in (0, 3600], got 0"),
+    (["--honest", "1", "--flaky-fail", "2"], "argument --flaky-fail: must be in [0, 1], got 2"),
+    (["--honest", "1", "--hub", "tcp://x"], "does not start with ws:// or wss://"),
+    ([], "nothing to run"),
+])
+def test_collab_bots_refuses_bad_flags_clearly(args, needle):
+    result = subprocess.run([PY, "-m", "collab_tui.bots", *args], capture_output=True, text=True, timeout=30,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert needle in result.stderr and "Traceback" not in result.stderr
