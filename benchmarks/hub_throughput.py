@@ -21,8 +21,16 @@ the bare relay, for reference).
 The hub runs with its per-connection rate limit lifted (1e9/s): the benchmark
 measures relaying, not the 100 frames/s policy.
 
+``--two-hub`` adds a multi-hub run (``--two-hub-only``: just that run): two hub
+processes sharing a Redis (a redis-server this benchmark starts on a free loopback
+port, or ``--redis-url``), the same trainers split evenly over them, and the same
+directed and broadcast phases twice in one run: once with every trainer's partner
+on its own hub ("within"), once with every partner on the other hub ("across", each
+frame goes through Redis). The ratio across/within is printed with p50/p99 latency.
+
     /work/venv/bin/python benchmarks/hub_throughput.py            # defaults below
     /work/venv/bin/python benchmarks/hub_throughput.py --trainers 50 --memory-trainers 200
+    /work/venv/bin/python benchmarks/hub_throughput.py --two-hub-only
 """
 
 from __future__ import annotations
@@ -47,18 +55,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # -- servers (run in their own process) -------------------------------------------------
 
 
-def serve_target(kind: str, pipe, max_connections: int) -> None:
+def serve_target(kind: str, pipe, max_connections: int, broker_url: str | None = None) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.CRITICAL)  # clients abort at the end
-    asyncio.run(_serve(kind, pipe, max_connections))
+    asyncio.run(_serve(kind, pipe, max_connections, broker_url))
 
 
-async def _serve(kind: str, pipe, max_connections: int) -> None:
+async def _serve(kind: str, pipe, max_connections: int, broker_url: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     if kind == "hub":
-        from hub.config import HubConfig, Limits
+        from hub.config import BrokerConfig, HubConfig, Limits
         from hub.server import start_hub
 
         hub = await start_hub(
@@ -67,6 +75,7 @@ async def _serve(kind: str, pipe, max_connections: int) -> None:
                 shared_token=TOKEN,
                 log_level="WARNING",
                 limits=Limits(rate_per_s=1e9, rate_burst=10**9, max_connections=max_connections, hello_timeout_s=120),
+                broker=BrokerConfig(url=broker_url, prefix=f"bench{os.getppid()}"),
             )
         )
         port, closer = hub.port, hub.close
@@ -113,10 +122,10 @@ async def _serve(kind: str, pipe, max_connections: int) -> None:
     await closer()
 
 
-def start_server(kind: str, max_connections: int):
+def start_server(kind: str, max_connections: int, broker_url: str | None = None):
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=serve_target, args=(kind, child, max_connections), daemon=True)
+    proc = ctx.Process(target=serve_target, args=(kind, child, max_connections, broker_url), daemon=True)
     proc.start()
     port = parent.recv()
     return proc, parent, f"ws://127.0.0.1:{port}/"
@@ -154,7 +163,8 @@ def worker(wid: int, args: dict, url: str, presence: bool, barrier, results) -> 
         raise
 
 
-async def _connect_all(url: str, ids: list[str], presence: bool, n_total: int):
+async def _connect_all(url, ids: list[str], presence: bool, n_total: int):
+    """``url``: one hub's URL, or a function of the trainer id (several hubs)."""
     import msgspec
     from websockets.asyncio.client import connect
 
@@ -164,7 +174,7 @@ async def _connect_all(url: str, ids: list[str], presence: bool, n_total: int):
     async def one(ai_id: str):
         async with sem:
             ws = await connect(
-                url, additional_headers={"Authorization": f"Bearer {TOKEN}"}, compression=None,
+                url(ai_id) if callable(url) else url, additional_headers={"Authorization": f"Bearer {TOKEN}"}, compression=None,
                 max_size=2**22, open_timeout=60, ping_interval=None,
             )
             await ws.send(encode({"type": "HELLO", "message_id": f"{ai_id}-hello", "timestamp": time.time(),
@@ -193,6 +203,10 @@ async def _worker(wid: int, a: dict, url: str, presence: bool, barrier, results)
     n, w = a["trainers"], a["workers"]
     all_ids = [f"t{i:04d}" for i in range(n)]
     mine = [i for i in range(n) if i % w == wid]
+    if isinstance(url, (list, tuple)):  # two hubs: partners (i, i^1) on the same hub, or not
+        urls, layout = url, a.get("layout")
+        hub_of = (lambda i: i % 2) if layout == "across" else (lambda i: (i // 2) % 2)
+        url = lambda ai_id: urls[hub_of(int(ai_id[1:]))]  # noqa: E731
     conns, drain_presence = await _connect_all(url, [all_ids[i] for i in mine], presence, n)
     ws_of = dict(zip(mine, conns))
 
@@ -286,8 +300,14 @@ async def _worker(wid: int, a: dict, url: str, presence: bool, barrier, results)
     await asyncio.gather(*(ws.close() for ws in conns))
 
 
-def measure_throughput(kind: str, a: dict) -> dict:
-    proc, pipe, url = start_server(kind, max_connections=a["trainers"] + 50)
+def measure_throughput(kind: str, a: dict, servers=None, extra_cpu_pids=()) -> dict:
+    """One target: ``kind`` starts its own server; or ``servers`` = [(proc, pipe, url),
+    ...] already running (several hubs: their CPU is summed, plus ``extra_cpu_pids``)."""
+    own = servers is None
+    if own:
+        servers = [start_server(kind, max_connections=a["trainers"] + 50)]
+    url = servers[0][2] if len(servers) == 1 else [s[2] for s in servers]
+    cpu_pids = [s[0].pid for s in servers] + list(extra_cpu_pids)
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(a["workers"] + 1)
     results = ctx.Queue()
@@ -299,9 +319,9 @@ def measure_throughput(kind: str, a: dict) -> dict:
         barrier.wait(timeout=120)  # joined
         barrier.wait(timeout=120)  # presence drained
         for phase in ("directed", "broadcast"):
-            cpu0 = cpu_seconds(proc.pid)
+            cpu0 = sum(cpu_seconds(pid) for pid in cpu_pids)
             barrier.wait(timeout=300)  # phase done
-            cpu1 = cpu_seconds(proc.pid)
+            cpu1 = sum(cpu_seconds(pid) for pid in cpu_pids)
             rows = [results.get(timeout=60) for _ in procs]
             start = min(r[2] for r in rows)
             end = max(r[3] for r in rows)
@@ -323,7 +343,66 @@ def measure_throughput(kind: str, a: dict) -> dict:
         for p in procs:
             if p.is_alive():
                 p.kill()
-        stop_server(proc, pipe)
+        if own:
+            stop_server(servers[0][0], servers[0][1])
+    return out
+
+
+# -- two hubs sharing Redis --------------------------------------------------------------------
+
+
+def start_redis(binary: str):
+    import shutil
+    import socket
+    import subprocess
+
+    path = shutil.which(binary)
+    if path is None:
+        sys.exit(f"hub_throughput: {binary} not found; install redis-server or pass --redis-url")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([path, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as c:
+                c.sendall(b"PING\r\n")
+                if c.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            sys.exit("hub_throughput: redis-server did not start")
+        time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def measure_two_hubs(a: dict) -> dict:
+    """Two hub processes on one Redis; directed/broadcast with partners on the same
+    hub ("within") and on the other hub ("across"), in one run."""
+    redis_proc = None
+    redis_url = a["redis_url"]
+    if redis_url is None:
+        redis_proc, redis_url = start_redis(a["redis_server"])
+    out: dict = {}
+    try:
+        for layout in ("within", "across"):
+            servers = [start_server("hub", a["trainers"] + 50, redis_url) for _ in range(2)]
+            try:
+                extra = [redis_proc.pid] if redis_proc is not None else []
+                t0 = time.monotonic()
+                out[layout] = measure_throughput("hub", dict(a, layout=layout), servers=servers, extra_cpu_pids=extra)
+                print(f"  (two hubs, partners {layout}: run took {time.monotonic() - t0:.1f} s)", flush=True)
+            finally:
+                for proc, pipe, _ in servers:
+                    stop_server(proc, pipe)
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
     return out
 
 
@@ -387,6 +466,10 @@ def main() -> None:
     parser.add_argument("--memory-trainers", type=int, default=1000, help="0 skips the memory measurement")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--two-hub", action="store_true", help="also run two hubs sharing Redis: across hubs vs within one hub")
+    parser.add_argument("--two-hub-only", action="store_true", help="only the two-hub run")
+    parser.add_argument("--redis-url", help="Redis for the two-hub run (default: start redis-server on a free port)")
+    parser.add_argument("--redis-server", default="redis-server", help="redis-server binary for the two-hub run")
     args = parser.parse_args()
     a = vars(args)
     if args.trainers % 2 or args.trainers < 4:
@@ -394,6 +477,9 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.workers} client processes; "
           f"{args.trainers} trainers, {args.frames} directed frames each (window {args.window}), "
           f"{args.broadcasters}x{args.broadcasts} broadcasts (window {args.bcast_window})", flush=True)
+    if args.two_hub_only:
+        print_two_hubs(measure_two_hubs(a))
+        return
     results = {}
     for kind in (("hub",) if args.skip_bare else ("bare", "hub")):
         t0 = time.monotonic()
@@ -413,6 +499,19 @@ def main() -> None:
             m = measure_memory(kind, a)
             print(f"memory {kind:<4}: {args.memory_trainers} joined trainers, RSS {m['before_mib']:.1f} -> {m['after_mib']:.1f} MiB, "
                   f"{m['per_conn_kib']:.1f} KiB per connection" + ("  (target <= 20 KiB)" if kind == "hub" else ""), flush=True)
+    if args.two_hub:
+        print()
+        print_two_hubs(measure_two_hubs(a))
+
+
+def print_two_hubs(res: dict) -> None:
+    print("\ntwo hubs sharing one Redis (trainers split evenly; CPU = both hubs + redis-server)")
+    print(f"{'partners':<8} {'phase':<10} {'messages':>9} {'msg/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU µs/msg':>18}")
+    for layout, phases in res.items():
+        for phase, r in phases.items():
+            print(f"{layout:<8} {phase:<10} {r['messages']:>9} {r['rate']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['server_cpu_us']:>18.1f}")
+    ratio = res["across"]["directed"]["rate"] / res["within"]["directed"]["rate"]
+    print(f"ratio across/within hubs directed {ratio:.2f}  (broadcasts reach both hubs in either layout)")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ import urllib.parse
 from typing import Any, Callable
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.asyncio.retry import Retry
 from redis.exceptions import RedisError
@@ -65,6 +65,7 @@ CATCH_UP_TIMEOUT_S = 1.0  # how long a join waits for earlier presence events to
 MAX_OUTBOX_FRAMES = 100_000  # frames queued for publishing before further ones are dropped
 MAX_PUBLISH_BYTES = 1 << 20  # one PUBLISH carries at most about this much
 SWEEP_LIMIT = 1000  # expired claims removed per sweep call
+POOL_SIZE = 16  # command connections per hub (plus one for pub/sub)
 
 _RECORD = struct.Struct("!HBI")  # len(id), len(type), len(data)
 _peer_decoder = msgspec.json.Decoder(PeerInfo)
@@ -595,15 +596,22 @@ class RedisBroker(Broker):
         delay = RETRY_MIN_S
         was_up = False
         while not self._closing:
-            client = Redis.from_url(
-                self.url,
-                socket_connect_timeout=2.0,
-                socket_timeout=max(2.0, self._refresh_s),
-                retry=Retry(NoBackoff(), 0),
-                client_name=f"collab-hub-{self.hub_id}",
-            )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = None
             try:
+                # A small pool: commands wait for a free connection rather than open
+                # one per trainer when many leave at once (pub/sub has its own).
+                client = Redis.from_pool(
+                    BlockingConnectionPool.from_url(
+                        self.url,
+                        max_connections=POOL_SIZE,
+                        timeout=max(2.0, self._refresh_s),
+                        socket_connect_timeout=2.0,
+                        socket_timeout=max(2.0, self._refresh_s),
+                        retry=Retry(NoBackoff(), 0),
+                        client_name=f"collab-hub-{self.hub_id}",
+                    )
+                )
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._ch_presence, self._ch_broadcast, self._ch_hub)
                 self._scripts = {src: client.register_script(src) for src in (_CLAIM, _REFRESH, _SWEEP, _RELEASE, _SNAPSHOT, _LOOKUP, _HUB_SYNC)}
                 self._client = client
@@ -617,12 +625,16 @@ class RedisBroker(Broker):
                 raise
             except (RedisError, OSError) as exc:
                 self._set_down(exc)
+            except ValueError as exc:  # an unusable URL (the config checks only its scheme)
+                log.error("redis broker: cannot use %s: %s", redact_url(self.url), exc)
+                self._set_down(exc)
             except Exception as exc:  # a bug: log it loudly, keep the hub serving
                 log.exception("redis broker: unexpected failure")
                 self._set_down(exc)
             finally:
                 self._client = None
-                await self._close_quietly(pubsub, client)
+                if pubsub is not None:
+                    await self._close_quietly(pubsub, client)
             self._first_attempt.set()
             if self._closing:
                 return
