@@ -34,11 +34,15 @@ from .widgets.table import FeedTable
 if TYPE_CHECKING:
     from .app import CollabApp
 
+#: Batches are drawn at most this often...
 FLUSH_INTERVAL = 0.1
-#: Under a flood (a batch of more than FLOOD_EVENTS), draw less often: each redraw of the
-#: tables costs the same whatever the batch size, so fewer, larger batches keep up.
-FLOOD_INTERVAL = 0.3
-FLOOD_EVENTS = 200
+#: ...and less often when drawing is expensive: the gap after a batch is its cost divided
+#: by DUTY (so drawing takes at most about that share of the time), up to MAX_INTERVAL.
+DUTY = 0.25
+MAX_INTERVAL = 0.5
+#: A batch is built in slices of at most this long, with an event-loop turn between
+#: them, so a key press never waits behind a long batch.
+SLICE_S = 0.008
 STEP = 0.05
 
 #: (id, default key, description, shown in the footer as)
@@ -86,6 +90,8 @@ class MainScreen(Screen[None]):
         self.paused_events = 0
         self.events_applied = 0
         self._flush_timer: Timer | None = None
+        self._slice_timer: Timer | None = None
+        self._batch: _Batch | None = None
         self._flush_requested = False
         self._interval = FLUSH_INTERVAL
         self._last_flush = 0.0
@@ -131,7 +137,7 @@ class MainScreen(Screen[None]):
 
     # ---- the feed -----------------------------------------------------------
     def queue(self, events: list[ev.Event]) -> None:
-        """Runner callback (on the event loop): coalesce now, draw within FLUSH_INTERVAL."""
+        """Runner callback (on the event loop): coalesce now, draw within the batch interval."""
         self.dirty.add(events)
         if self.paused:
             self.paused_events += len(events)
@@ -141,40 +147,77 @@ class MainScreen(Screen[None]):
 
     def on_feed_queued(self, message: FeedQueued) -> None:
         self._flush_requested = False
-        if self._flush_timer is None:
-            delay = max(0.01, self._last_flush + self._interval - time.monotonic())
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_timer is None and self._batch is None:
+            delay = max(0.005, self._last_flush + self._interval - time.monotonic())
             self._flush_timer = self.set_timer(delay, self.flush, name="feed-flush")
 
     @property
     def busy(self) -> bool:
         """True while queued events are waiting to be drawn."""
-        return bool(self.dirty) and not self.paused
+        return self._batch is not None or (bool(self.dirty) and not self.paused)
 
     def flush(self) -> None:
+        """Start drawing what changed since the last batch (its first slice runs now)."""
         self._flush_timer = None
+        if self._batch is not None:
+            return                      # the batch in progress schedules the next one
         if self.paused:
             self.status_line.paused_new = self.paused_events
             self.status_line.redraw()
             return
+        if not self.dirty:
+            return
         dirty, self.dirty = self.dirty, Dirty()
-        self._last_flush = time.monotonic()
-        self._interval = FLOOD_INTERVAL if dirty.events > FLOOD_EVENTS else FLUSH_INTERVAL
         for message, severity in dirty.notices:
             self.notify(message, severity=severity)
         self.status_line.problems += dirty.problems
-        if len(dirty.requests) > self.requests.max_rows // 2:
-            self.requests.rebuild_from_state()
-        elif dirty.requests:
-            self.requests.refresh_rows(dirty.requests)
-        if dirty.all_peers:
-            self.reputation.refresh_all()
-        elif dirty.peers:
-            self.reputation.refresh_rows(dirty.peers)
-        if dirty.components:
-            self.components.refresh_rows(dirty.components)
-        self.events_applied += dirty.events
+        peers = self.reputation.peers() if dirty.all_peers else dirty.peers
+        self._batch = _Batch(dirty, self.clock(), [
+            _Work(self.requests, self.requests.relevant(dirty.requests)),
+            _Work(self.reputation, self.reputation.relevant(peers)),
+            _Work(self.components, self.components.relevant(dirty.components)),
+        ])
+        self._run_batch()
+
+    def _run_batch(self) -> None:
+        """One slice of the batch: build rows for at most SLICE_S, then yield; once every
+        row is built, apply them to the tables in one step each and redraw the status."""
+        self._slice_timer = None
+        batch = self._batch
+        if batch is None:
+            return
+        start = time.perf_counter()
+        deadline = start + SLICE_S
+        for work in batch.work:
+            if not work.build(batch.now, deadline):
+                batch.cost += time.perf_counter() - start
+                self._slice_timer = self.set_timer(0.001, self._run_batch, name="feed-slice")
+                return
+        for work in batch.work:
+            if work.rows:
+                work.table.apply(work.rows)
+        self.requests.forget_hidden()
+        self.events_applied += batch.dirty.events
         self._update_subtitles()
         self.status_line.redraw()
+        batch.cost += time.perf_counter() - start
+        self._batch = None
+        self._last_flush = time.monotonic()
+        self._interval = min(MAX_INTERVAL, max(FLUSH_INTERVAL, batch.cost / DUTY))
+        if self.dirty:
+            self._schedule_flush()
+
+    def flush_now(self) -> None:
+        """Draw pending changes at once (after an operator's action), unless a batch is
+        already being drawn — it is followed by another as soon as it ends."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        if self._batch is None:
+            self.flush()
 
     def tick(self) -> None:
         self.requests.tick()
@@ -296,9 +339,11 @@ class MainScreen(Screen[None]):
             self._fail(str(exc))
             return False
         self.app.settings_changed()
-        self.reputation.refresh_all()
-        self._update_subtitles()
-        self.status_line.redraw()
+        # Every bar's threshold mark moves: drawn by the next batch, which starts now
+        # (in slices, so a burst of key presses never queues behind the redraw).
+        self.dirty.all_peers = True
+        self.dirty.status = True
+        self.flush_now()
         return True
 
     def action_threshold(self, step: float) -> None:
@@ -445,7 +490,7 @@ class MainScreen(Screen[None]):
             self.notify("Feed paused: new events queue until you press the pause key again", timeout=3)
         else:
             self.status_line.paused_new = None
-            self.flush()
+            self.flush_now()
         self.status_line.redraw()
 
     def action_filter(self) -> None:
@@ -475,3 +520,38 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.app.key_help()))
+
+
+class _Work:
+    """The rows of one table a batch rebuilds: keys to build, rows built so far."""
+
+    __slots__ = ("table", "keys", "pos", "rows")
+
+    def __init__(self, table: FeedTable, keys: list[str]) -> None:
+        self.table = table
+        self.keys = keys
+        self.pos = 0
+        self.rows: list[tuple[str, Any]] = []
+
+    def build(self, now: float, deadline: float) -> bool:
+        """Build rows until done (True) or past ``deadline`` (False)."""
+        keys, rows, build_row = self.keys, self.rows, self.table.build_row
+        clock = time.perf_counter
+        while self.pos < len(keys):
+            stop = min(len(keys), self.pos + 16)
+            for key in keys[self.pos:stop]:
+                rows.append((key, build_row(key, now)))
+            self.pos = stop
+            if self.pos < len(keys) and clock() > deadline:
+                return False
+        return True
+
+
+class _Batch:
+    __slots__ = ("dirty", "now", "work", "cost")
+
+    def __init__(self, dirty: Dirty, now: float, work: list[_Work]) -> None:
+        self.dirty = dirty
+        self.now = now
+        self.work = work
+        self.cost = 0.0

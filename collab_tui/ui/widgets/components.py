@@ -1,7 +1,7 @@
 """Components received: source, request, validation result, the operator's mark."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from rich.text import Text
 
@@ -40,9 +40,12 @@ class ComponentsTable(FeedTable):
         for key, record in list(self.records.items()):
             yield key, self.cells(key, record)
 
-    def refresh_rows(self, keys: set[str]) -> None:
-        records = self.records
-        self.apply(((k, self.cells(k, records[k]) if k in records else None) for k in keys), self.all_rows)
+    def build_row(self, key: str, now: float) -> Sequence[Text] | None:
+        record = self.records.get(key)
+        return self.cells(key, record) if record is not None else None
+
+    def refresh_rows(self, keys: Iterable[str]) -> None:
+        self.apply([(k, self.build_row(k, 0.0)) for k in keys])
 
     def rebuild_from_state(self) -> None:
         self.rebuild(self.all_rows())

@@ -1,7 +1,7 @@
 """One row per known peer: score bar with the threshold marked, evidence, trend, last outcome."""
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.text import Text
 
@@ -28,6 +28,7 @@ class ReputationTable(FeedTable):
     )
     default_sort = ("peer", False)
     max_rows = 5000
+    AGE_COLUMN = 8      # "when": beyond max_rows, the peers heard of least recently go
 
     def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
                  id: str | None = None) -> None:
@@ -44,9 +45,12 @@ class ReputationTable(FeedTable):
         for peer in self.peers():
             yield peer, self.cells(peer, now)
 
-    def refresh_rows(self, peers: set[str]) -> None:
+    def build_row(self, peer: str, now: float) -> Sequence[Text] | None:
+        return self.cells(peer, now)
+
+    def refresh_rows(self, peers: Iterable[str]) -> None:
         now = self.clock()
-        self.apply(((peer, self.cells(peer, now)) for peer in peers), self.all_rows)
+        self.apply([(peer, self.cells(peer, now)) for peer in peers])
 
     def refresh_all(self) -> None:
         self.refresh_rows(set(self.peers()))

@@ -1,8 +1,9 @@
 """The requests feed: requests we received (with our verdict) and requests we sent."""
 from __future__ import annotations
 
+import heapq
 import math
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.text import Text
 
@@ -70,13 +71,49 @@ class RequestsTable(FeedTable):
         record = self.trainer.outgoing.get(key[len(OUT_PREFIX):])
         return self.outgoing_cells(record, now) if record else None
 
-    def refresh_rows(self, keys: set[str]) -> None:
+    build_row = row
+
+    def record_age(self, key: str) -> float | None:
+        if key.startswith(IN_PREFIX):
+            record = self.trainer.incoming.get(key[len(IN_PREFIX):])
+            return record.received_at if record else None
+        sent = self.trainer.outgoing.get(key[len(OUT_PREFIX):])
+        return sent.sent_at if sent else None
+
+    def relevant(self, keys: Iterable[str]) -> list[str]:
+        """Rows shown (to update or drop) and new records recent enough to be kept: at most
+        ``max_rows`` new ones, the newest. Under a flood most requests are never drawn —
+        only the newest ``max_rows`` of a batch could be — so their cells are never built."""
+        shown = self._ages
+        cutoff = self.cutoff_age
+        keep: list[str] = []
+        new: list[tuple[float, str]] = []
+        for key in keys:
+            if key in shown:
+                keep.append(key)
+                continue
+            age = self.record_age(key)
+            if age is None or (cutoff is not None and age < cutoff):
+                continue
+            new.append((age, key))
+        if len(new) > self.max_rows:
+            new = heapq.nlargest(self.max_rows, new)
+        return keep + [key for _, key in new]
+
+    def refresh_rows(self, keys: Iterable[str]) -> None:
         now = self.clock()
-        self.apply(((k, self.row(k, now)) for k in keys), self.all_rows)
+        self.apply([(k, self.row(k, now)) for k in self.relevant(keys)])
+        self.forget_hidden()
+
+    def forget_hidden(self) -> None:
+        """Rows no longer shown need no countdown."""
+        if len(self.live) > 0:
+            self.live.intersection_update(self._ages)
 
     def rebuild_from_state(self) -> None:
         self.live.clear()
         self.rebuild(self.all_rows())
+        self.forget_hidden()
 
     def tick(self) -> None:
         if self.live:

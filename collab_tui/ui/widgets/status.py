@@ -41,6 +41,7 @@ class StatusLine(Static):
         self.paused_new: int | None = None
         self.filter_text = ""
         self.problems = 0
+        self._shown: Text | None = None
 
     def render_status(self) -> Text:
         p = self.palette
@@ -88,7 +89,12 @@ class StatusLine(Static):
         return Text("\n").join([line1, line2])
 
     def redraw(self) -> None:
-        self.update(self.render_status())
+        text = self.render_status()
+        if self._shown is not None and text == self._shown and text.spans == self._shown.spans:
+            return
+        self._shown = text
+        # A fixed two-line box (app.tcss): a new text never changes the layout.
+        self.update(text, layout=False)
 
     def on_resize(self) -> None:
         self.redraw()

@@ -7,13 +7,17 @@ arrive or re-sort, so a key press acts on what the operator selected.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from itertools import zip_longest
+from typing import Any, Iterable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowKey
+from textual._two_way_dict import TwoWayDict
+from textual.widgets._data_table import Row
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from .cells import cell_sort_key
 
@@ -42,15 +46,19 @@ class FeedTable(DataTable, inherit_bindings=False):
     ]
 
     COLUMNS: Sequence[Column] = ()
-    #: Rows shown at most; beyond ``max_rows * 1.25`` the table is rebuilt down to ``max_rows``.
+    #: Rows shown at most: the newest (by ``row_age``) are kept.
     max_rows: int = 1000
     default_sort: tuple[str, bool] | None = None   # (column key, reverse)
+    #: The column whose sort value says how recent a row is (see ``row_age``).
+    AGE_COLUMN: int = 0
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True,
                          header_height=1)
         self.sort_state: tuple[str, bool] | None = self.default_sort
         self.filter_text = ""
+        self._ages: dict[str, Any] = {}     # row key -> age, for every row shown
+        self._column_keys = [ColumnKey(col.key) for col in self.COLUMNS]
 
     def on_mount(self) -> None:
         for col in self.COLUMNS:
@@ -81,51 +89,152 @@ class FeedTable(DataTable, inherit_bindings=False):
         return any(needle in (c.plain if isinstance(c, Text) else str(c)).casefold() for c in cells)
 
     # ---- bulk / incremental updates --------------------------------------
+    #
+    # DataTable's own add_row/remove_row/sort cost O(rows) each (remove_row rebuilds the
+    # row index, add_row re-validates the cursor, idle-time measuring of every new cell),
+    # so a batch of a thousand changes would cost a million steps. A batch is applied
+    # here in one pass over DataTable's row store instead: changed cells replaced in
+    # place, rows added and dropped, the newest ``max_rows`` kept, one sort, one
+    # refresh. Column widths are fixed, so nothing needs measuring. (Textual is pinned
+    # to 8.x; tests/ui/test_table.py checks the table against DataTable's public view.)
+
+    def build_row(self, key: str, now: float) -> Sequence[Text] | None:
+        """The cells of one row from the trainer's state (``None``: the record is gone)."""
+        raise NotImplementedError
+
+    def relevant(self, keys: Iterable[str]) -> list[str]:
+        """Of the changed ``keys``, those whose rows are worth building (all, by default)."""
+        return list(keys)
+
+    def row_age(self, cells: Sequence[Text]) -> Any:
+        """How recent a row is (the oldest are dropped first beyond ``max_rows``)."""
+        return getattr(cells[self.AGE_COLUMN], "sort_value", 0) or 0
+
+    @property
+    def cutoff_age(self) -> Any:
+        """Rows older than this would be dropped at once (``None`` while there is room)."""
+        if len(self.rows) < self.max_rows or not self._ages:
+            return None
+        return min(self._ages.values())
+
     def rebuild(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Replace every row (``rows`` oldest first); keeps the newest ``max_rows`` matching ones."""
         selected = self.selected_key
         kept = [(k, c) for k, c in rows if self.matches(c)][-self.max_rows:]
         self.clear()
-        for key, cells in kept:
-            self.add_row(*cells, key=key)
-        self._resort()
+        self._ages.clear()
+        self._insert(kept)
+        self._relocate(list(self._data))
         self.select_key(selected)
 
-    def apply(self, rows: Iterable[tuple[str, Sequence[Text] | None]],
-              all_rows: "callable | None" = None) -> None:
-        """Upsert changed rows (``None`` cells = drop the row); re-sort if rows were added."""
-        selected = self.selected_key
-        added = False
+    def apply(self, rows: Iterable[tuple[str, Sequence[Text] | None]], all_rows: Any = None) -> int:
+        """Upsert changed rows (``None`` cells = drop the row) in one pass; returns the
+        number of rows added, changed or dropped. (``all_rows`` is accepted for callers
+        of the old API and not needed.)"""
+        data = self._data
+        ages = self._ages
+        column_keys = self._column_keys
+        sort_column = self._sort_column_key()
+        adds: dict[str, Sequence[Text]] = {}
+        removes: set[str] = set()
+        changed_rows = 0
+        resort = False
         for key, cells in rows:
             if cells is None or not self.matches(cells):
-                if key in self.rows:
-                    self.remove_row(key)
+                if key in ages:
+                    removes.add(key)
+                adds.pop(key, None)
                 continue
-            if key in self.rows:
-                for col, value in zip(self.COLUMNS, cells):
-                    try:
-                        current = self.get_cell(key, col.key)
-                    except CellDoesNotExist:
-                        current = None
-                    if current != value or getattr(current, "style", None) != getattr(value, "style", None):
-                        self.update_cell(key, col.key, value)
-            else:
-                self.add_row(*cells, key=key)
-                added = True
-        if added and self.row_count > self.max_rows * 1.25 and all_rows is not None:
-            self.rebuild(all_rows())
-            self.select_key(selected)
-            return
-        if added:
-            self._resort()
+            if key not in ages:
+                adds[key] = cells
+                continue
+            removes.discard(key)
+            row = data[RowKey(key)]
+            changed = False
+            for column_key, value in zip(column_keys, cells):
+                current = row.get(column_key)
+                if current is value:
+                    continue
+                if current != value or getattr(current, "style", None) != getattr(value, "style", None) \
+                        or getattr(current, "sort_value", None) != getattr(value, "sort_value", None):
+                    row[column_key] = value
+                    changed = True
+                    if column_key == sort_column:
+                        resort = True
+            if changed:
+                changed_rows += 1
+                ages[key] = self.row_age(cells)
+        # Keep the newest max_rows: drop the oldest of what is there and what arrives.
+        new = sorted(adds.items(), key=lambda item: self.row_age(item[1]))
+        excess = len(ages) - len(removes) + len(new) - self.max_rows
+        if excess > 0:
+            candidates = [(age, 1, k) for k, age in ages.items() if k not in removes]
+            candidates += [(self.row_age(c), 2, k) for k, c in new]
+            dropped = {k for _, _, k in heapq.nsmallest(excess, candidates, key=lambda c: (c[0], c[1]))}
+            removes |= dropped & ages.keys()
+            new = [(k, c) for k, c in new if k not in dropped]
+        if not (new or removes or changed_rows):
+            return 0
+        selected = self.selected_key
+        if new or removes:
+            order = None
+            if self.sort_state is None:
+                order = [k for k in self._keys_in_order() if k.value not in removes]
+            for key in removes:
+                row_key = RowKey(key)
+                del self.rows[row_key]
+                del data[row_key]
+                del ages[key]
+            self._insert(new)
+            if order is not None:
+                order += [RowKey(k) for k, _ in new]
+            self._relocate(order)
+        elif resort:
+            self._relocate(None)
+        else:
+            self._update_count += 1
+            self.refresh()
         self.select_key(selected)
+        return len(new) + len(removes) + changed_rows
+
+    def _insert(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
+        """Add rows to the row store (placed by the next ``_relocate``)."""
+        column_keys = self._column_keys
+        for key, cells in rows:
+            row_key = RowKey(key)
+            self._data[row_key] = dict(zip_longest(column_keys, cells))
+            self.rows[row_key] = Row(row_key, 1)
+            self._ages[key] = self.row_age(cells)
+
+    def _keys_in_order(self) -> list[RowKey]:
+        locations = self._row_locations
+        return [locations.get_key(i) for i in range(len(self.rows))]
+
+    def _sort_column_key(self) -> ColumnKey | None:
+        return ColumnKey(self.sort_state[0]) if self.sort_state is not None else None
+
+    def _relocate(self, order: list | None) -> None:
+        """Place the rows: in ``order`` (row keys), or by the sort column; then one refresh."""
+        if self.sort_state is not None:
+            column_key = self._sort_column_key()
+            items = sorted(self._data.items(), key=lambda item: cell_sort_key(item[1].get(column_key)),
+                           reverse=self.sort_state[1])
+            order = [row_key for row_key, _ in items]
+        elif order is None:
+            order = list(self._data)
+        self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(order)})
+        self._update_count += 1
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate     # clamped to the rows left
+        self.hover_coordinate = self.hover_coordinate
+        self.refresh()
+        self.check_idle()
 
     # ---- sorting -----------------------------------------------------------
     def _resort(self) -> None:
         if self.sort_state is None or self.row_count == 0:
             return
-        column, reverse = self.sort_state
-        self.sort(column, key=cell_sort_key, reverse=reverse)
+        self._relocate(None)
 
     def sort_by(self, column: str) -> None:
         """Sort by a column; the same column again reverses the order."""
