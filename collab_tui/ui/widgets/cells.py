@@ -5,10 +5,12 @@ and ``now`` in, so rendering is deterministic for tests and snapshots.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -27,12 +29,71 @@ class Palette:
     accent: str = "#ffb347"
 
 
-class Cell(Text):
-    """Rich ``Text`` carrying the value a column sorts by (numbers sort as numbers)."""
+class Cell:
+    """One table cell: its text, style, and the value its column sorts by (numbers sort
+    as numbers).
 
-    def __init__(self, text: str = "", style: str = "", sort_value: Any = None, **kwargs: Any) -> None:
-        super().__init__(text, style=style, **kwargs)
+    A table holds thousands of cells and a flood replaces them many times a second, so a
+    cell is one small object; the rich ``Text`` it draws as is made only when the cell
+    is drawn (the table caches that), i.e. for the rows on screen.
+    """
+
+    __slots__ = ("plain", "style", "sort_value")
+
+    def __init__(self, text: str = "", style: str = "", sort_value: Any = None) -> None:
+        self.plain = text
+        self.style = style
         self.sort_value = text.casefold() if sort_value is None else sort_value
+
+    def __rich__(self) -> Text:
+        return Text(self.plain, style=self.style)
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        return self.__rich__().__rich_measure__(console, options)
+
+    @property
+    def cell_len(self) -> int:
+        return cell_len(self.plain)
+
+    def __bool__(self) -> bool:
+        return bool(self.plain)
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.plain!r}, {self.style!r}, sort_value={self.sort_value!r})"
+
+    def _key(self) -> tuple:
+        return (self.plain, self.style, self.sort_value)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()   # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class BarCell(Cell):
+    """A score bar: several styled runs, so its ``Text`` is assembled when drawn."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, runs: tuple[tuple[str, str], ...], sort_value: Any, plain: str | None = None) -> None:
+        self.plain = "".join(text for text, _ in runs) if plain is None else plain
+        self.style = ""
+        self.sort_value = sort_value
+        self.runs = runs
+
+    def __rich__(self) -> Text:
+        text = Text(style=self.style)
+        for part, style in self.runs:
+            text.append(part, style)
+        return text
+
+    def _key(self) -> tuple:
+        return (self.runs, self.sort_value)
 
 
 def cell_sort_key(value: Any) -> tuple:
@@ -75,7 +136,7 @@ def verdict_cell(accept: bool | None, palette: Palette, overridden: bool = False
     return Cell(word, f"bold {palette.success if accept else palette.error}", sort_value=2 if accept else 0)
 
 
-def score_bar(score: float, threshold: float, width: int, palette: Palette) -> Cell:
+def score_bar(score: float, threshold: float, width: int, palette: Palette) -> BarCell:
     """A bar from 0 to 1, ``┃`` at the threshold, coloured by the side it is on.
 
     Below the threshold the fill is drawn with a different glyph (``▒``) as well as a
@@ -86,16 +147,19 @@ def score_bar(score: float, threshold: float, width: int, palette: Palette) -> C
     filled = round(score * width)
     mark = min(width - 1, round(threshold * width))
     above = score >= threshold
+    runs, plain = _bar_runs(filled, mark, above, width, palette)
+    return BarCell(runs, score, plain)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bar_runs(filled: int, mark: int, above: bool, width: int,
+              palette: Palette) -> tuple[tuple[tuple[str, str], ...], str]:
     colour = palette.success if above else palette.error
-    bar = Cell(sort_value=score)
-    for i in range(width):
-        if i == mark:
-            bar.append("┃", f"bold {palette.accent}")
-        elif i < filled:
-            bar.append("█" if above else "▒", colour)
-        else:
-            bar.append("·", palette.muted)
-    return bar
+    runs = tuple(("┃", f"bold {palette.accent}") if i == mark
+                 else ("█" if above else "▒", colour) if i < filled
+                 else ("·", palette.muted)
+                 for i in range(width))
+    return runs, "".join(text for text, _ in runs)
 
 
 def sparkline(values: list[float], width: int, palette: Palette | None = None) -> Cell:
@@ -103,6 +167,14 @@ def sparkline(values: list[float], width: int, palette: Palette | None = None) -
     tail = values[-width:]
     chars = "".join(SPARK[min(len(SPARK) - 1, int(max(0.0, min(1.0, v)) * len(SPARK)))] for v in tail)
     return Cell(chars.rjust(width), palette.accent if palette else "", sort_value=tail[-1] if tail else -1.0)
+
+
+def fit(cell: Cell, width: int) -> Cell:
+    """Truncate to ``width`` columns with an ellipsis (keeping style and sort value), so
+    nothing is cut mid-word silently."""
+    if cell_len(cell.plain) > width:
+        cell.plain = set_cell_size(cell.plain, width - 1) + "…"
+    return cell
 
 
 def short(text: str, limit: int) -> str:

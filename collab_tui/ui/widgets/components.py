@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from rich.text import Text
 
 from ...core.trainer import NetworkedKernelTrainer
 from .cells import Cell, Palette, clock_time, short
@@ -36,11 +35,11 @@ class ComponentsTable(FeedTable):
     def records(self) -> dict[str, dict[str, Any]]:
         return self.trainer.shared_knowledge["benchmarks"]
 
-    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Cell]]]:
         for key, record in list(self.records.items()):
             yield key, self.cells(key, record)
 
-    def build_row(self, key: str, now: float) -> Sequence[Text] | None:
+    def build_row(self, key: str, now: float) -> Sequence[Cell] | None:
         record = self.records.get(key)
         return self.cells(key, record) if record is not None else None
 
@@ -50,7 +49,7 @@ class ComponentsTable(FeedTable):
     def rebuild_from_state(self) -> None:
         self.rebuild(self.all_rows())
 
-    def cells(self, key: str, record: dict[str, Any]) -> Sequence[Text]:
+    def cells(self, key: str, record: dict[str, Any]) -> Sequence[Cell]:
         p = self.palette
         comp = record.get("component") or {}
         if comp.get("invalid"):

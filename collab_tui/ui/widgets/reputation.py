@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, Sequence
 
-from rich.text import Text
 
 from ...core.reputation import NEUTRAL
 from ...core.trainer import NetworkedKernelTrainer
@@ -40,12 +39,12 @@ class ReputationTable(FeedTable):
     def peers(self) -> list[str]:
         return sorted(set(self.trainer.book.known()) | set(self.trainer.known_ai_info))
 
-    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Cell]]]:
         now = self.clock()
         for peer in self.peers():
             yield peer, self.cells(peer, now)
 
-    def build_row(self, peer: str, now: float) -> Sequence[Text] | None:
+    def build_row(self, peer: str, now: float) -> Sequence[Cell] | None:
         return self.cells(peer, now)
 
     def refresh_rows(self, peers: Iterable[str]) -> None:
@@ -70,7 +69,7 @@ class ReputationTable(FeedTable):
             if self.get_cell(peer, "when") != cell:
                 self.update_cell(peer, "when", cell)
 
-    def cells(self, peer: str, now: float) -> Sequence[Text]:
+    def cells(self, peer: str, now: float) -> Sequence[Cell]:
         p = self.palette
         t = self.trainer
         score = t.reputation.get(peer, NEUTRAL)

@@ -5,12 +5,11 @@ import heapq
 import math
 from typing import Callable, Iterable, Iterator, Sequence
 
-from rich.text import Text
 
 from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, HELD,
                               VALIDATING, IncomingRequest, OutgoingRequest)
 from ...core.trainer import NetworkedKernelTrainer
-from .cells import Cell, Palette, clock_time, short, verdict_cell
+from .cells import Cell, Palette, clock_time, fit, short, verdict_cell
 from .table import Column, FeedTable
 
 IN_PREFIX = "in:"
@@ -52,10 +51,10 @@ class RequestsTable(FeedTable):
         self.live: set[str] = set()
 
     # ---- rows from trainer state --------------------------------------------
-    def all_rows(self) -> Iterator[tuple[str, Sequence[Text]]]:
+    def all_rows(self) -> Iterator[tuple[str, Sequence[Cell]]]:
         """Every request the trainer still holds, oldest first."""
         now = self.clock()
-        items: list[tuple[float, str, Sequence[Text]]] = []
+        items: list[tuple[float, str, Sequence[Cell]]] = []
         for record in list(self.trainer.incoming.values())[-self.max_rows:]:
             items.append((record.received_at, incoming_row_key(record), self.incoming_cells(record, now)))
         for record in list(self.trainer.outgoing.values())[-self.max_rows:]:
@@ -64,7 +63,7 @@ class RequestsTable(FeedTable):
         for _, key, cells in items:
             yield key, cells
 
-    def row(self, key: str, now: float) -> Sequence[Text] | None:
+    def row(self, key: str, now: float) -> Sequence[Cell] | None:
         if key.startswith(IN_PREFIX):
             record = self.trainer.incoming.get(key[len(IN_PREFIX):])
             return self.incoming_cells(record, now) if record else None
@@ -120,7 +119,7 @@ class RequestsTable(FeedTable):
             self.refresh_rows(set(self.live))
 
     # ---- cells ---------------------------------------------------------------
-    def incoming_cells(self, r: IncomingRequest, now: float) -> Sequence[Text]:
+    def incoming_cells(self, r: IncomingRequest, now: float) -> Sequence[Cell]:
         p = self.palette
         key = incoming_row_key(r)
         held = r.status == HELD and r.hold_until is not None
@@ -139,11 +138,11 @@ class RequestsTable(FeedTable):
             Cell(f"{r.decision.score:.2f}", sort_value=r.decision.score),
             verdict_cell(r.verdict.accept, p, r.overridden),
             Cell(short(r.verdict.reason, 32)),
-            _fit(self._incoming_next(r), 28),
+            fit(self._incoming_next(r), 28),
             hold,
         )
 
-    def _incoming_next(self, r: IncomingRequest) -> Text:
+    def _incoming_next(self, r: IncomingRequest) -> Cell:
         p = self.palette
         prefix = "overridden · " if r.overridden else ""
         if r.status == HELD:
@@ -164,7 +163,7 @@ class RequestsTable(FeedTable):
                         p.warning)
         return Cell(prefix + status)
 
-    def outgoing_cells(self, o: OutgoingRequest, now: float) -> Sequence[Text]:
+    def outgoing_cells(self, o: OutgoingRequest, now: float) -> Sequence[Cell]:
         p = self.palette
         key = outgoing_row_key(o)
         info = self.trainer.known_ai_info.get(o.recipient or "", {})
@@ -193,11 +192,11 @@ class RequestsTable(FeedTable):
             Cell(f"{score:.2f}" if score is not None else "—", sort_value=score if score is not None else -1.0),
             verdict,
             Cell(short(f"feature: {o.feature}" if o.feature else "(no feature)", 32)),
-            _fit(next_cell, 28),
+            fit(next_cell, 28),
             hold,
         )
 
-    def _outgoing_next(self, o: OutgoingRequest, now: float) -> tuple[Text, bool]:
+    def _outgoing_next(self, o: OutgoingRequest, now: float) -> tuple[Cell, bool]:
         """What became of our request, and whether anything is still running."""
         p = self.palette
         sessions = [s for peer in o.responses
@@ -247,11 +246,3 @@ class RequestsTable(FeedTable):
                 if best is None or when >= best[0]:
                     best = (when, s.component_key)
         return best[1] if best else None
-
-
-def _fit(cell: Text, width: int) -> Text:
-    """Truncate with an ellipsis (keeping style and sort value) so nothing is cut mid-word silently."""
-    if cell.cell_len > width:
-        cell.truncate(width - 1)
-        cell.append("…")
-    return cell

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, Iterable, Sequence
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual._two_way_dict import TwoWayDict
 from textual.widgets._data_table import Row
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
-from .cells import cell_sort_key
+from .cells import Cell, cell_sort_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +81,11 @@ class FeedTable(DataTable, inherit_bindings=False):
             self.move_cursor(row=index, scroll=False)
 
     # ---- filtering --------------------------------------------------------
-    def matches(self, cells: Sequence[Text | str]) -> bool:
+    def matches(self, cells: Sequence[Cell | str]) -> bool:
         if not self.filter_text:
             return True
         needle = self.filter_text.casefold()
-        return any(needle in (c.plain if isinstance(c, Text) else str(c)).casefold() for c in cells)
+        return any(needle in getattr(c, "plain", str(c)).casefold() for c in cells)
 
     # ---- bulk / incremental updates --------------------------------------
     #
@@ -98,7 +97,7 @@ class FeedTable(DataTable, inherit_bindings=False):
     # refresh. Column widths are fixed, so nothing needs measuring. (Textual is pinned
     # to 8.x; tests/ui/test_table.py checks the table against DataTable's public view.)
 
-    def build_row(self, key: str, now: float) -> Sequence[Text] | None:
+    def build_row(self, key: str, now: float) -> Sequence[Cell] | None:
         """The cells of one row from the trainer's state (``None``: the record is gone)."""
         raise NotImplementedError
 
@@ -106,7 +105,7 @@ class FeedTable(DataTable, inherit_bindings=False):
         """Of the changed ``keys``, those whose rows are worth building (all, by default)."""
         return list(keys)
 
-    def row_age(self, cells: Sequence[Text]) -> Any:
+    def row_age(self, cells: Sequence[Cell]) -> Any:
         """How recent a row is (the oldest are dropped first beyond ``max_rows``)."""
         return getattr(cells[self.AGE_COLUMN], "sort_value", 0) or 0
 
@@ -117,7 +116,7 @@ class FeedTable(DataTable, inherit_bindings=False):
             return None
         return min(self._ages.values())
 
-    def rebuild(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+    def rebuild(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
         """Replace every row (``rows`` oldest first); keeps the newest ``max_rows`` matching ones."""
         selected = self.selected_key
         kept = [(k, c) for k, c in rows if self.matches(c)][-self.max_rows:]
@@ -127,7 +126,7 @@ class FeedTable(DataTable, inherit_bindings=False):
         self._relocate(list(self._data))
         self.select_key(selected)
 
-    def apply(self, rows: Iterable[tuple[str, Sequence[Text] | None]], all_rows: Any = None) -> int:
+    def apply(self, rows: Iterable[tuple[str, Sequence[Cell] | None]], all_rows: Any = None) -> int:
         """Upsert changed rows (``None`` cells = drop the row) in one pass; returns the
         number of rows added, changed or dropped. (``all_rows`` is accepted for callers
         of the old API and not needed.)"""
@@ -135,7 +134,7 @@ class FeedTable(DataTable, inherit_bindings=False):
         ages = self._ages
         column_keys = self._column_keys
         sort_column = self._sort_column_key()
-        adds: dict[str, Sequence[Text]] = {}
+        adds: dict[str, Sequence[Cell]] = {}
         removes: set[str] = set()
         changed_rows = 0
         resort = False
@@ -155,8 +154,7 @@ class FeedTable(DataTable, inherit_bindings=False):
                 current = row.get(column_key)
                 if current is value:
                     continue
-                if current != value or getattr(current, "style", None) != getattr(value, "style", None) \
-                        or getattr(current, "sort_value", None) != getattr(value, "sort_value", None):
+                if current != value:       # a Cell compares text, style and sort value
                     row[column_key] = value
                     changed = True
                     if column_key == sort_column:
@@ -192,12 +190,12 @@ class FeedTable(DataTable, inherit_bindings=False):
         elif resort:
             self._relocate(None)
         else:
-            self._update_count += 1
+            self._changed()
             self.refresh()
         self.select_key(selected)
         return len(new) + len(removes) + changed_rows
 
-    def _insert(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
+    def _insert(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
         """Add rows to the row store (placed by the next ``_relocate``)."""
         column_keys = self._column_keys
         for key, cells in rows:
@@ -205,6 +203,13 @@ class FeedTable(DataTable, inherit_bindings=False):
             self._data[row_key] = dict(zip_longest(column_keys, cells))
             self.rows[row_key] = Row(row_key, 1)
             self._ages[key] = self.row_age(cells)
+
+    def _changed(self) -> None:
+        """Invalidate the renders: DataTable keys its render caches by an update count, so
+        after an update they can never be hit again — drop them at once (a flood would
+        otherwise keep thousands of dead renders alive until evicted)."""
+        self._update_count += 1
+        self._clear_caches()
 
     def _keys_in_order(self) -> list[RowKey]:
         locations = self._row_locations
@@ -223,7 +228,7 @@ class FeedTable(DataTable, inherit_bindings=False):
         elif order is None:
             order = list(self._data)
         self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(order)})
-        self._update_count += 1
+        self._changed()
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate     # clamped to the rows left
         self.hover_coordinate = self.hover_coordinate
