@@ -94,6 +94,7 @@ class MainScreen(Screen[None]):
         self._batch: _Batch | None = None
         self._flush_requested = False
         self._interval = FLUSH_INTERVAL
+        self._render_cost_seen = 0.0
         self._last_flush = 0.0
         self._active: FeedTable = self.requests
         self.filter_text = ""
@@ -206,7 +207,12 @@ class MainScreen(Screen[None]):
         batch.cost += time.perf_counter() - start
         self._batch = None
         self._last_flush = time.monotonic()
-        self._interval = min(MAX_INTERVAL, max(FLUSH_INTERVAL, batch.cost / DUTY))
+        # Pace by what drawing really costs: building and applying this batch, plus
+        # drawing the tables since the last one.
+        drawn = sum(t.render_cost for t in (self.requests, self.reputation, self.components))
+        cost = batch.cost + drawn - self._render_cost_seen
+        self._render_cost_seen = drawn
+        self._interval = min(MAX_INTERVAL, max(FLUSH_INTERVAL, cost / DUTY))
         if self.dirty:
             self._schedule_flush()
 
