@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'MET' if ok else 'NOT MET'}] {text}" + (f"\n      why: {why}" if why and not ok else ""))
 
     why_failures = {
-        "always-fail": "each identity gets one second chance per decider (a re-probe) on top of its first failure",
-        "camouflage": "a peer failing 40% is refused after ~5 meetings, then re-probed with doubling waits; "
-                      "each re-probe is another failure",
-        "threshold-rider": "the rider knows the rule and fails just as often as the evidence bound allows",
+        "always-fail": "each identity gets one probation and one second chance per decider",
+        "camouflage": "a peer failing 20-40% needs ~20 outcomes before the likelihood-ratio test can tell it "
+                      "from an honest 5%-failing peer at the refusal odds chosen to keep honest refusals low",
+        "threshold-rider": "the rider knows the rule and fails just as often as the test allows (~11%)",
     }
     for label in ("N=100 70% always-fail", "N=100 70% camouflage", "N=100 70% threshold-rider"):
         m, hw = get(label, "failed_per_accepted")
@@ -102,24 +102,24 @@ def main(argv: list[str] | None = None) -> int:
     if sweep_rows:
         worst = max((mean_ci(v)[0], x) for x, e, v in sweep_rows if e == HARDENED)
         check(worst[0] <= 0.10, f"camouflage over the whole sweep: worst {100 * worst[0]:.1f}% at f={worst[1]:g}",
-              "a camouflage peer close to the quality bar is hard to tell from an honest one")
+              "near f = 0.8 a camouflage peer is hard to tell from an honest 95% one within the 60 meetings a pair has")
     worst_h = max((mean_ci(r["honest_refused"])[0], c.label) for c, r in zip(cases, results)
                   if c.engine == HARDENED)
     check(worst_h[0] <= 0.05, f"honest requests refused ≤ 5%: worst {100 * worst_h[0]:.1f}% ({worst_h[1]})",
-          "honest peers unlucky early (a failure before a record exists) wait for a re-probe")
+          "honest peers unlucky early wait for a re-probe")
     worst_r = min((mean_ci(r["recovered_within_10"])[0], c.label) for c, r in zip(cases, results)
                   if c.engine == HARDENED)
     mean_rec = max(mean_ci(r["recovery"])[0] for c, r in zip(cases, results) if c.engine == HARDENED)
     check(worst_r[0] >= 0.95, f"honest peer trusted again within 10 interactions after a 3-failure outage: "
           f"{100 * worst_r[0]:.0f}% of outage pairs at worst ({worst_r[1]}); mean recovery ≤ {mean_rec:.1f}",
-          "pairs whose record was young or already had failures are not forgiven and wait for a re-probe "
-          "(150 s of simulated time ≈ 5 meetings, doubled per failure beyond the successes' credit)")
+          "outage pairs whose record before the outage already favoured 'bad' (log-odds < -1) are not forgiven "
+          "and wait for a re-probe (150 s of simulated time ≈ 5 meetings)")
     free, hw = get("N=100 70% whitewasher (ids bound)", "free_failures")
     total, _ = get("N=100 70% whitewasher (ids bound)", "failures_per_identity")
     check(free <= 1.0, f"whitewasher with ids bound to tokens: {free:.2f} free failures per identity per "
           f"decider before its first refusal (all failures incl. the one second chance: {total:.2f})",
-          "when a pair's next meeting comes more than the re-probe wait after the first failure, the second "
-          "chance is granted before any refusal, so it counts as free")
+          "when a pair's next meeting comes more than 150 s after the first failure, the second chance is "
+          "granted before any refusal, so it counts as free")
     if not met_all:
         print("\nNot every target is met; see 'why' above.")
 

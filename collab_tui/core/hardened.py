@@ -13,18 +13,21 @@ Rules, in order (the first that fires gives the decision and its reason):
 2. ``faded`` — a record whose evidence has decayed below ``fade_below`` outcomes (half-life
    ``fade_half_life_s`` of wall-clock time since the last outcome) is judged as new:
    the decision's view decays toward the prior, the score itself does not change.
-3. ``evidence`` — refuse a peer whose success rate is confidently below the bar: the
-   Wilson upper bound of successes/observations is under ``quality``. This is what
-   catches a peer that keeps a middling EWMA by mixing successes and failures
-   (camouflage, threshold riders, on-off).
+3. ``evidence`` — a sequential likelihood-ratio test (Wald): refuse when the record is
+   more than e**``refuse_odds`` times likelier from a ``bad_rate`` (80%) collaborator
+   than from a ``good_rate`` (95%) one. One failure weighs as much as ~8 successes, so a
+   peer that keeps a middling EWMA by mixing successes and failures is caught, and
+   "unknown" and "50 of 100" are no longer the same 0.5. A current run of at most
+   ``outage_grace`` failures after some successes is judged as an outage: the test
+   looks at the record before it (the run counts as soon as a success ends it).
 4. ``trust`` — the seed's rule: score ≥ threshold.
-5. ``forgiven`` — a score dip below the threshold is forgiven for a peer with an
-   established record (≥ ``forgive_min_obs`` outcomes, posterior mean success
-   ≥ ``forgive_rate``): an honest peer's short outage does not lock it out.
-6. ``re-probe`` — a refused peer is given one more chance once ``probe_after_s`` (doubled
-   for each failure beyond the successes' credit) has passed since its last outcome. A
-   peer that has never delivered gets exactly one second chance, then none until its
-   record fades.
+5. ``forgiven`` — a score dip below the threshold is forgiven when the record (before a
+   current outage run) has log-odds ≥ ``forgive_odds``: an honest peer's short outage
+   does not lock it out, whatever its length of service.
+6. ``re-probe`` — a refused peer gets one probe per back-off window: ``probe_after_s``
+   after its last outcome, ×``probe_growth`` per failure past the refusal line, none
+   beyond ``probe_cap`` such failures (until the record fades). A peer that has never
+   delivered gets ``never_delivered_probes`` (one) second chance.
 7. otherwise refuse (``trust`` or ``evidence``, with the numbers).
 
 An accepted request then goes through the seed's complement and capacity rules.
@@ -62,25 +65,33 @@ def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
 
 @dataclass(frozen=True, slots=True)
 class HardenedSettings:
-    quality: float = 0.92            # the success rate a collaborator must plausibly have
-    z: float = 1.645                 # one-sided 95% for the upper bound
-    min_evidence: float = 3.0        # outcomes before the evidence rule may refuse
-    forgive_min_obs: int = 10
-    forgive_rate: float = 0.80       # posterior mean (s+1)/(n+2) for forgiving a dip
+    good_rate: float = 0.95          # an honest collaborator's success rate...
+    bad_rate: float = 0.80           # ...and one we refuse to keep working with
+    refuse_odds: float = 3.5         # refuse when the record favours bad over good by e**this (log-likelihood)
+    forgive_odds: float = -1.0       # forgive a score dip when the record before it is at least this (log)
+    outage_grace: int = 3            # a current run of up to this many failures is judged as an outage
+    quality: float = 0.92            # the bar the re-probe back-off counts excess failures against
+    z: float = 1.645                 # for the Wilson interval shown beside the score
     probe_after_s: float = 150.0     # wait before re-probing a refused peer
-    max_probe_doublings: int = 12
-    success_credit: int = 6          # each this many successes cancel one failure's doubling
+    probe_growth: float = 4.0        # the wait multiplies by this per failure beyond what the bar allows
+    probe_cap: float = 4.0           # more excess failures than this: no re-probe until the record fades
+    never_delivered_probes: int = 1  # second chances for a peer that has never delivered
     fade_half_life_s: float = 86_400.0
     fade_below: float = 0.5          # a record weighing less than this many outcomes is judged as new
 
     def __post_init__(self) -> None:
-        for name in ("quality", "forgive_rate"):
+        for name in ("quality", "good_rate", "bad_rate"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"hardened {name} must be between 0 and 1, got {v!r}")
-        for name in ("z", "min_evidence", "probe_after_s", "fade_half_life_s"):
+        if not self.bad_rate < self.good_rate:
+            raise ValueError(f"hardened bad_rate must be below good_rate, got {self.bad_rate!r} ≥ {self.good_rate!r}")
+        for name in ("z", "refuse_odds", "probe_after_s", "fade_half_life_s", "probe_cap",
+                     "outage_grace", "never_delivered_probes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"hardened {name} must not be negative, got {getattr(self, name)!r}")
+        if self.probe_growth < 1:
+            raise ValueError(f"hardened probe_growth must be at least 1, got {self.probe_growth!r}")
 
 
 class HardenedPolicy:
@@ -102,13 +113,33 @@ class HardenedPolicy:
             return 1.0
         return 0.5 ** (max(0.0, ctx.now - ctx.last_time) / hl)
 
-    def probe_wait(self, successes: int, failures: int) -> float | None:
-        """Seconds after the last outcome before a refused peer is re-probed (None: never)."""
+    def log_odds(self, successes: float, failures: float) -> float:
+        """log P(record | good_rate) / P(record | bad_rate): > 0 favours good, < 0 bad."""
         s = self.settings
-        if successes == 0 and failures > 1:
-            return None  # never delivered and already had its second chance
-        doublings = min(s.max_probe_doublings, max(0, failures - 1 - successes // max(1, s.success_credit)))
-        return s.probe_after_s * (2 ** doublings)
+        return (successes * math.log(s.good_rate / s.bad_rate)
+                + failures * math.log((1 - s.good_rate) / (1 - s.bad_rate)))
+
+    def excess_failures(self, successes: float, failures: float) -> float:
+        """How many failures the record is past the refusal line (≤ 0: not past it)."""
+        s = self.settings
+        per_failure = math.log((1 - s.bad_rate) / (1 - s.good_rate))
+        return (-self.log_odds(successes, failures) - s.refuse_odds) / per_failure
+
+    def probe_wait(self, successes: int, failures: int) -> float | None:
+        """Seconds after the last outcome before a refused peer is re-probed (None: not any more).
+
+        One probe per window (a probe is an outcome, which restarts the window). A peer that
+        never delivered gets ``never_delivered_probes`` second chances; otherwise the wait
+        grows ``probe_growth``-fold per failure past the refusal line, and stops (until the
+        record fades) beyond ``probe_cap`` such failures.
+        """
+        s = self.settings
+        if successes == 0:
+            return s.probe_after_s if failures <= s.never_delivered_probes else None
+        excess = max(0.0, self.excess_failures(successes, failures))
+        if excess > s.probe_cap:
+            return None
+        return s.probe_after_s * s.probe_growth ** excess
 
     # ---- the decision ----------------------------------------------------
     def decide(self, ctx: RequestContext) -> Decision:
@@ -129,20 +160,23 @@ class HardenedPolicy:
         if n_eff < s.fade_below and score < threshold:
             return self._accept(ctx, RULE_FADED, f"record faded to {n_eff:.2f} observations "
                                                  f"({counts}, weight {w:.2f}): judged as new")
+        # A current run of a few failures after a record is judged as an outage: the
+        # evidence and forgiveness look at the record before it.
+        run = ctx.failure_streak if 0 < ctx.failure_streak <= s.outage_grace and succ > 0 else 0
+        base_f = fail - run
         refusal: tuple[str, str] | None = None
-        if n_eff >= s.min_evidence:
-            _, upper = wilson_bounds(s_eff, n_eff, s.z)
-            if upper < s.quality:
-                refusal = (RULE_EVIDENCE, f"success rate ≤ {upper:.2f} (upper bound, {counts}) "
-                                          f"< bar {s.quality:.2f}")
+        odds = self.log_odds(s_eff, base_f * w)
+        before = f"{succ} of {succ + base_f} succeeded before {run} failures in a row" if run else counts
+        if odds < -s.refuse_odds:
+            refusal = (RULE_EVIDENCE, f"record favours a {s.bad_rate:.0%} collaborator over a {s.good_rate:.0%} one: "
+                                      f"log-odds {odds:.2f} < -{s.refuse_odds:g} ({before})")
         if refusal is None:
             if score >= threshold:
                 return self._accept(ctx, RULE_TRUST, f"reputation {score:.2f} ≥ {threshold:.2f}; {counts}")
-            mean = (succ + 1) / (n + 2)
-            if n >= s.forgive_min_obs and mean >= s.forgive_rate:
+            if odds >= s.forgive_odds:
                 return self._accept(ctx, RULE_FORGIVEN,
-                                    f"reputation {score:.2f} < {threshold:.2f} forgiven: {counts} "
-                                    f"(mean {mean:.2f} ≥ {s.forgive_rate:.2f})")
+                                    f"reputation {score:.2f} < {threshold:.2f} forgiven: {before} "
+                                    f"(log-odds {odds:.2f} ≥ {s.forgive_odds:g})")
             refusal = (RULE_TRUST, f"reputation {score:.2f} < threshold {threshold:.2f}; {counts}")
         wait = self.probe_wait(succ, fail)
         if wait is not None and ctx.last_time is not None and ctx.now is not None:
@@ -152,7 +186,7 @@ class HardenedPolicy:
                                                        f"(refused for: {refusal[1]})")
         rule, reason = refusal
         if wait is None:
-            reason += "; no re-probe: never delivered"
+            reason += "; no re-probe: never delivered" if succ == 0 else "; no more re-probes"
         elif ctx.last_time is not None and ctx.now is not None:
             reason += f"; re-probe in {max(0.0, wait - (ctx.now - ctx.last_time)):.0f} s"
         return self._refuse(ctx, rule, reason)

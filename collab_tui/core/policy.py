@@ -78,6 +78,7 @@ class RequestContext:
     failures: int = 0
     last_time: float | None = None   # when the last outcome was recorded for this peer
     now: float | None = None         # the trainer's current time (its ``now``)
+    failure_streak: int = 0          # failures in a row ending the record (as far as its history goes)
 
 
 class SeedPolicy:

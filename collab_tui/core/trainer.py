@@ -221,6 +221,7 @@ class NetworkedKernelTrainer:
             failures=rec.failures if rec else 0,
             last_time=rec.last_time if rec else None,
             now=self.now,
+            failure_streak=_failure_streak(rec) if rec and rec.failures else 0,
         )
 
     def _get_ai_info(self, ai_id: str) -> dict[str, Any] | None:
@@ -637,3 +638,15 @@ class NetworkedKernelTrainer:
 def _content_size(record: dict[str, Any]) -> int:
     content = record["component"].get("content") if isinstance(record["component"], dict) else None
     return len(content) if isinstance(content, str) else 0
+
+
+def _failure_streak(rec) -> int:
+    """Failures in a row at the end of a peer's record (bounded by its kept history)."""
+    run = 0
+    for change in reversed(rec.history):
+        if change.kind != "outcome" or change.undone:
+            continue
+        if change.success:
+            break
+        run += 1
+    return run

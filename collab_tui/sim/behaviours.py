@@ -61,5 +61,6 @@ def rider_can_afford_failure(decider, peer_id: str, ctype: str) -> bool:
     ctx = decider.request_context(ctype, peer_id)
     after = dataclasses.replace(
         ctx, score=ewma(ctx.score, False, decider.book.alpha), failures=ctx.failures + 1,
-        observations=ctx.observations + 1, last_time=ctx.now)
+        observations=ctx.observations + 1, last_time=ctx.now,
+        failure_streak=ctx.failure_streak + 1)
     return decider.policy.decide(after).accept

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from collab_tui import NetworkedKernelTrainer
@@ -70,7 +72,7 @@ def test_evidence_rule_refuses_a_mixed_record_despite_a_good_score():
     assert t.reputation["C"] >= 0.5
     d = decide_at(t, 21.0, "C")
     assert not d.accept and d.rule == "evidence"
-    assert "(upper bound, 12 of 20 succeeded) < bar 0.92" in d.reason
+    assert "record favours a 80% collaborator over a 95% one: log-odds -9.03 < -3.5 (12 of 20 succeeded)" in d.reason
     # the seed would have accepted it
     assert SeedPolicy().decide(t.request_context("code_review", "C")).accept
 
@@ -89,26 +91,54 @@ def test_established_peer_forgiven_after_a_short_outage():
     assert t.reputation["B"] < 0.5
     d = decide_at(t, now, "B")
     assert d.accept and d.rule == "forgiven"
-    assert "forgiven: 30 of 33 succeeded (mean 0.89 ≥ 0.80)" in d.reason
+    assert "forgiven: 30 of 30 succeeded before 3 failures in a row (log-odds 5.16 ≥ -1)" in d.reason
     # the seed locks it out
     assert not SeedPolicy().decide(t.request_context("code_review", "B")).accept
 
 
-def test_young_peer_with_a_dip_waits_for_a_re_probe():
+def test_young_peer_with_a_short_run_of_failures_is_forgiven():
     t = trainer()
     now = outcomes(t, "Y", "s" * 8 + "ff")
     d = decide_at(t, now, "Y")
-    assert not d.accept and d.rule == "trust" and "re-probe in" in d.reason
-    d = decide_at(t, now + 1_000.0, "Y")
+    assert d.accept and d.rule == "forgiven" and "8 of 8 succeeded before 2 failures in a row" in d.reason
+
+
+def test_outage_run_counts_once_a_success_ends_it():
+    t = trainer()
+    now = outcomes(t, "O", "ss" + "fff")           # judged on 2 of 2 while the run lasts
+    assert decide_at(t, now, "O").rule == "forgiven"
+    now = outcomes(t, "O", "s", start=now)          # 3 of 6: now the run counts
+    d = decide_at(t, now, "O")
+    assert not d.accept and d.rule == "evidence" and "(3 of 6 succeeded)" in d.reason
+
+
+def test_a_run_longer_than_the_grace_is_judged_in_full_then_re_probed():
+    t = trainer()
+    now = outcomes(t, "R", "s" * 8 + "ffff")
+    d = decide_at(t, now, "R")
+    assert not d.accept and d.rule == "evidence" and "log-odds -4.17 < -3.5" in d.reason
+    wait = t.policy.probe_wait(8, 4)
+    assert 150.0 < wait < 300.0 and f"re-probe in {wait - 1:.0f} s" in d.reason
+    d = decide_at(t, now - 1 + wait, "R")
     assert d.accept and d.rule == "re-probe"
 
 
-def test_re_probe_wait_doubles_with_failures_beyond_the_successes_credit():
+def test_re_probe_is_rationed():
     p = HardenedPolicy()
-    assert p.probe_wait(0, 1) == 150.0
+    assert p.probe_wait(0, 1) == 150.0            # a never-delivered peer: one second chance
     assert p.probe_wait(0, 2) is None
-    assert p.probe_wait(1, 3) == 600.0
-    assert p.probe_wait(12, 3) == 150.0
+    assert p.probe_wait(12, 3) == 150.0           # refused on its score only: the base window
+    assert p.probe_wait(8, 4) < p.probe_wait(8, 5) < p.probe_wait(8, 6)   # ×4 per failure past the line
+    assert p.probe_wait(8, 5) == pytest.approx(4 * p.probe_wait(8, 4))
+    assert p.probe_wait(12, 9) is None            # past the cap: no more probes until the record fades
+    assert p.excess_failures(12, 9) > p.settings.probe_cap
+
+
+def test_log_odds_weigh_a_failure_as_about_eight_successes():
+    p = HardenedPolicy()
+    assert p.log_odds(0, 0) == 0.0
+    assert p.log_odds(8, 1) == pytest.approx(8 * math.log(0.95 / 0.80) - math.log(4.0))
+    assert p.log_odds(8, 1) < 0 < p.log_odds(9, 1)
 
 
 def test_old_record_fades_toward_the_prior():
@@ -148,6 +178,8 @@ def test_make_policy_names():
         make_policy("magic")
     with pytest.raises(ValueError, match="hardened quality must be between 0 and 1"):
         HardenedSettings(quality=1.5)
+    with pytest.raises(ValueError, match="hardened bad_rate must be below good_rate"):
+        HardenedSettings(bad_rate=0.95)
 
 
 def test_wilson_bounds():
