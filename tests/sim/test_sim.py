@@ -97,3 +97,21 @@ def test_chart_is_skipped_with_a_message_without_matplotlib(monkeypatch, tmp_pat
     assert chart(str(tmp_path / "c.png"), [], [], note=notes.append) is False
     assert notes == ["chart skipped: matplotlib is not installed (pip install matplotlib)"]
     assert not (tmp_path / "c.png").exists()
+
+
+def test_hardened_forgives_an_honest_outage_that_the_seed_never_does():
+    sc = Scenario(attack="camouflage", **SMALL).with_attack(camouflage_success=0.6)
+    seed = run(sc, "seed-0.3", 4)
+    hard = run(sc, "hardened", 4)
+    assert hard["recovered_within_10"] > 0.5 and seed["recovered_within_10"] == 0.0
+    assert hard["honest_refused"] < seed["honest_refused"]
+
+
+def test_rider_models_the_failure_run_it_would_start():
+    t = NetworkedKernelTrainer("A", policy=make_policy("hardened"))
+    for i, ok in enumerate([True, True, False, False]):
+        t._update_reputation("R", ok, "", float(i))
+    t.now = 10.0
+    assert rider_can_afford_failure(t, "R", "general") is True    # a 3rd failure in a row: an outage run
+    t._update_reputation("R", False, "", 10.0)
+    assert rider_can_afford_failure(t, "R", "general") is False   # a 4th is judged in full: 2 of 6
