@@ -11,7 +11,9 @@ the app get to run, as they would with a live socket):
 2. the same with the headless ``CollabApp`` subscribed; done when every event has been
    drawn. Meanwhile ``+``/``-`` are pressed every 2,000 frames: the time from the key
    press to the new threshold taking effect is the keypress latency under load;
-3. the same again under ``tracemalloc`` for the app's peak Python memory.
+3. peak memory: passes 1 and 2 again, each in a fresh child process (this script with
+   ``--child core`` / ``--child tui``), which reports its own peak RSS; both are printed,
+   and their difference is what the TUI costs. (``--no-memory`` skips this.)
 
 Prints events/s for both, their ratio (target ≥ 0.5), peak memory and keypress latency
 (target < 100 ms).
@@ -20,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -137,13 +139,35 @@ async def with_app(frames: list[dict[str, Any]], chunk: int, press_every: int) -
     return result
 
 
-async def peak_memory(frames: list[dict[str, Any]], chunk: int) -> int:
-    gc.collect()
-    tracemalloc.start()
-    await with_app(frames, chunk, press_every=0)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+def child_peak_rss(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one pass in a fresh process; it reports its events and peak RSS (KiB)."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", which, "--requests", str(args.requests),
+         "--peers", str(args.peers), "--slice-ms", str(args.chunk)],
+        check=True, capture_output=True, text=True, env=os.environ.copy())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_child(which: str, frames: list[dict[str, Any]], chunk: float) -> None:
+    if which == "core":
+        events, _ = asyncio.run(core_alone(frames, chunk))
+    else:
+        events = asyncio.run(with_app(frames, chunk, press_every=0))["events"]
+    print(json.dumps({"events": events, "maxrss_kib": peak_rss_kib()}))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS. VmHWM belongs to the process's own memory map, so a child
+    started from a big parent is not credited with the parent's peak (``ru_maxrss`` can be:
+    Linux carries it across fork and exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:
@@ -152,11 +176,16 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=500)
     parser.add_argument("--slice-ms", dest="chunk", type=float, default=5.0,
                         help="feed for this long, then give the event loop one turn")
-    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory pass (two child processes)")
+    parser.add_argument("--child", choices=["core", "tui"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("COLLAB_TUI_HOME", "/tmp/collab-tui-bench-home")   # no user themes/config
 
     frames = make_frames(args.requests, args.peers)
+    if args.child:
+        run_child(args.child, frames, args.chunk)
+        return
     core_events, core_s = asyncio.run(core_alone(frames, args.chunk))
     app = asyncio.run(with_app(frames, args.chunk, press_every=2_000))
     core_rate = core_events / core_s
@@ -173,11 +202,14 @@ def main() -> None:
         worst = max(lat) * 1000
         print(f"keypress   : {len(lat)} presses of +/- under load: median {statistics.median(lat) * 1000:.1f} ms, "
               f"max {worst:.1f} ms (target < 100 ms) {'OK' if worst < 100 else 'ABOVE TARGET'}")
+    rss = peak_rss_kib()
     if not args.no_memory:
-        peak = asyncio.run(peak_memory(frames, args.chunk))
-        print(f"memory     : peak traced Python heap with the TUI {peak / 2**20:.1f} MiB")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"process    : peak RSS {rss / 1024:.1f} MiB")
+        core = child_peak_rss("core", args)
+        tui = child_peak_rss("tui", args)
+        print(f"memory     : peak RSS of a process running one pass: with TUI {tui['maxrss_kib'] / 1024:.1f} MiB, "
+              f"core alone {core['maxrss_kib'] / 1024:.1f} MiB "
+              f"(the TUI: +{(tui['maxrss_kib'] - core['maxrss_kib']) / 1024:.1f} MiB)")
+    print(f"process    : peak RSS of this process (all passes) {rss / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from .messages import FeedQueued
 from .screens.details import DetailsScreen
 from .screens.forms import NewRequest, RequestForm, Settings, SettingsForm
 from .screens.help import HelpScreen, KeyHelp
-from .widgets.cells import Palette, clock_time
+from .widgets.cells import Palette, clock_time, shared
 from .widgets.components import ComponentsTable
 from .widgets.reputation import ReputationTable
 from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key, outgoing_row_key
@@ -546,7 +546,8 @@ class _Work:
         while self.pos < len(keys):
             stop = min(len(keys), self.pos + 16)
             for key in keys[self.pos:stop]:
-                rows.append((key, build_row(key, now)))
+                cells = build_row(key, now)
+                rows.append((key, None if cells is None else tuple(map(shared, cells))))
             self.pos = stop
             if self.pos < len(keys) and clock() > deadline:
                 return False

@@ -96,6 +96,29 @@ class BarCell(Cell):
         return (self.runs, self.sort_value)
 
 
+#: Cells that say the same thing share one object: under a flood most new cells repeat
+#: others (type, verdict, reason, status), and a table's cells live long enough to be
+#: promoted by the garbage collector, so every duplicate kept would make its full
+#: collections (the pauses a key press can wait behind) longer and more frequent.
+_SHARED: dict[tuple, Cell] = {}
+_SHARED_MAX = 50_000
+
+
+def shared(cell: Cell) -> Cell:
+    """The one cell equal to ``cell`` (``cell`` itself if it is the first)."""
+    try:
+        key = (type(cell), cell._key())
+        found = _SHARED.get(key)
+    except TypeError:           # an unhashable sort value: not shared
+        return cell
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[key] = cell
+    return cell
+
+
 def cell_sort_key(value: Any) -> tuple:
     """Key for DataTable.sort: by a cell's sort value, any type, None last."""
     v = getattr(value, "sort_value", None)
