@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 FLUSH_INTERVAL = 0.1
 #: ...and less often when drawing is expensive: the gap after a batch is its cost divided
 #: by DUTY (so drawing takes at most about that share of the time), up to MAX_INTERVAL.
-DUTY = 0.25
+DUTY = 0.2
 MAX_INTERVAL = 0.5
 #: A batch is built in slices of at most this long, with an event-loop turn between
 #: them, so a key press never waits behind a long batch.
