@@ -610,13 +610,18 @@ class NetworkedKernelTrainer:
 
     @staticmethod
     def _prune(records: OrderedDict, finished) -> None:
-        if len(records) <= MAX_FINISHED_RECORDS:
+        """Drop the oldest finished records beyond the bound (unfinished ones are kept)."""
+        excess = len(records) - MAX_FINISHED_RECORDS
+        if excess <= 0:
             return
-        for key in list(records):
-            if len(records) <= MAX_FINISHED_RECORDS:
-                break
-            if finished(records[key]):
-                del records[key]
+        doomed = []
+        for key, record in records.items():
+            if finished(record):
+                doomed.append(key)
+                if len(doomed) >= excess:
+                    break
+        for key in doomed:
+            del records[key]
 
     def export_state(self) -> dict[str, Any]:
         return self.book.export_state()
