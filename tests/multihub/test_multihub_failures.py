@@ -39,8 +39,7 @@ async def test_sigkilled_hubs_trainers_leave_within_15_s_and_rejoin_elsewhere(ne
             left = {(await w.expect("PEER_LEFT", timeout=15))["payload"]["ai_id"] for _ in range(2)}
             assert left == {"v1", "v2"}
         elapsed = loop.time() - killed_at
-        assert elapsed < 15
-        assert elapsed < TEST_TTL_S + 3, f"announced {elapsed:.1f} s after the kill with a {TEST_TTL_S} s TTL"
+        assert elapsed < 15, f"announced {elapsed:.1f} s after the kill with a {TEST_TTL_S} s TTL"
         assert "collab_hub_remote_trainers 1" in metric_lines(h1)  # only w2
 
         # v1 rejoins through another hub and is reachable from everywhere.
