@@ -312,9 +312,7 @@ class RedisBroker(Broker):
                     await self._run(_RELEASE, [self.hub_id, self._ch_presence, *self._local])
             except (TimeoutError, RedisError, OSError):
                 pass
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _cancel_all(self._tasks)
         self._tasks = []
         self.up = False
 
@@ -785,3 +783,25 @@ class RedisBroker(Broker):
                     await closer()
             except Exception:
                 pass
+
+
+async def _cancel_all(tasks: list[asyncio.Task], rounds: int = 5) -> None:
+    """Cancel ``tasks`` and wait for them, repeating the cancel for any that swallowed it.
+
+    On Python 3.11 a cancel that lands while a library's own ``asyncio.timeout`` expires
+    can be turned into a timeout and caught; shutdown must not hang on it.
+    """
+    pending = {t for t in tasks if not t.done()}
+    for task in pending:
+        task.cancel()
+    for _ in range(rounds):
+        if not pending:
+            break
+        done, pending = await asyncio.wait(pending, timeout=1.0)
+        for task in pending:
+            task.cancel()
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a failure during shutdown is not worth a warning
+    if pending:
+        log.warning("redis broker: %d task(s) did not stop on cancel", len(pending))
