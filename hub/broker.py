@@ -65,9 +65,18 @@ class Broker(abc.ABC):
         """Put a frame in every joined trainer's mailbox except the sender's.
         Returns how many (local) mailboxes received it."""
 
-    @abc.abstractmethod
+    def __init__(self) -> None:
+        self._listeners: list[PresenceListener] = []
+
     def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
         """Register a presence listener; returns a function that unregisters it."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect (called by Hub.start before it listens)."""
@@ -100,9 +109,9 @@ class LocalBroker(Broker):
     """In-process presence and routing for a single hub."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._mailboxes: dict[str, Mailbox] = {}
         self._peers: dict[str, PeerInfo] = {}
-        self._listeners: list[PresenceListener] = []
 
     async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
         if peer.ai_id in self._mailboxes:
@@ -140,15 +149,6 @@ class LocalBroker(Broker):
                 mailbox.put(frame)
                 n += 1
         return n
-
-    def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
 
     def __len__(self) -> int:
         return len(self._mailboxes)

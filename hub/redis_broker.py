@@ -245,6 +245,7 @@ class RedisBroker(Broker):
         retry_max_s: float = 5.0,
         hub_id: str | None = None,
     ) -> None:
+        super().__init__()
         self.url = url
         self.prefix = prefix
         self.presence_ttl_s = presence_ttl_s
@@ -260,7 +261,6 @@ class RedisBroker(Broker):
         self._local: dict[str, tuple[Mailbox, PeerInfo]] = {}
         self._remote: dict[str, tuple[str, PeerInfo]] = {}
         self._unconfirmed: dict[str, float] = {}  # remote ids missing after a resync -> when to give up on them
-        self._listeners: list[PresenceListener] = []
         self._releasing: dict[str, asyncio.Future[Any]] = {}
         self._client: Redis | None = None
         self._scripts: dict[str, Any] = {}
@@ -315,15 +315,6 @@ class RedisBroker(Broker):
         await _cancel_all(self._tasks)
         self._tasks = []
         self.up = False
-
-    def subscribe(self, listener: PresenceListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
 
     async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
         ai_id = peer.ai_id
