@@ -47,7 +47,7 @@ import random
 import secrets
 import struct
 import urllib.parse
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -55,7 +55,7 @@ from redis.backoff import NoBackoff
 from redis.asyncio.retry import Retry
 from redis.exceptions import RedisError
 
-from .broker import Broker, BrokerStatus, Mailbox, PresenceListener
+from .broker import Broker, BrokerStatus, Mailbox
 from .protocol import Frame, PeerInfo
 
 log = logging.getLogger("collab_hub.broker")
