@@ -233,9 +233,24 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_headless_main(setup))
         except KeyboardInterrupt:
             return 130
+    log_file = log_to_file((args.state or default_state_path(args.ai_id)).parent / "collab-tui.log",
+                           args.log_level)
     from .ui.app import run_tui
-    return run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme,
-                   problems=setup.problems) or 0
+    run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme, problems=setup.problems)
+    if setup.runner.status.state == "refused":
+        print(f"collab-tui: {setup.runner.status.describe(setup.runner.now())} (log: {log_file})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def log_to_file(path: Path, level: str) -> Path:
+    """While the TUI owns the terminal, log lines go to a file instead of the screen."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return path
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from hub.config import HubConfig
 from hub.server import start_hub
 
 from .bots import FEATURES, BotSpec, BotSwarm
-from .cli import HeadlessPrinter, Setup, apply_flags, build_trainer, run_headless, _install_signals
+from .cli import HeadlessPrinter, Setup, _install_signals, apply_flags, build_trainer, log_to_file, run_headless
 from .io.config import TrainerConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,7 @@ def main(args: argparse.Namespace) -> int:
     loaded = load_config(config_path)
     config = apply_flags(loaded.config, args)
     if not args.headless:
-        # The screen belongs to the TUI: logs go to a file in the demo's directory.
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        logging.basicConfig(filename=home / "demo.log", level=args.log_level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log_to_file(home / "demo.log", args.log_level)  # the screen belongs to the TUI
     try:
         return asyncio.run(_run(args, config, config_path, home, list(loaded.problems)))
     except KeyboardInterrupt:
