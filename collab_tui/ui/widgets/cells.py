@@ -67,6 +67,10 @@ class Cell:
     def _key(self) -> tuple:
         return (self.plain, self.style, self.sort_value)
 
+    def draw_key(self) -> tuple:
+        """What the cell looks like (cells that draw alike share one render)."""
+        return (self.plain, self.style)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
@@ -94,6 +98,9 @@ class BarCell(Cell):
 
     def _key(self) -> tuple:
         return (self.runs, self.sort_value)
+
+    def draw_key(self) -> tuple:
+        return self.runs
 
 
 #: Cells that say the same thing share one object: under a flood most new cells repeat

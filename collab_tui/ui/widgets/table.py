@@ -70,7 +70,12 @@ class FeedTable(DataTable, inherit_bindings=False):
         self.sort_state: tuple[str, bool] | None = self.default_sort
         self.filter_text = ""
         self._ages: dict[str, Any] = {}     # row key -> age, for every row shown
-        self._drawn: LRUCache[tuple, list[list[Segment]]] = LRUCache(4096)
+        # Distinct cells drawn (a screenful is a few hundred): small, since every entry
+        # is a handful of objects the garbage collector's full passes must walk.
+        self._drawn: LRUCache[tuple, list[list[Segment]]] = LRUCache(1024)
+        #: The click metadata of each place (row, column) — one Style per place, reused.
+        self._metas: dict[tuple[int, int], Style] = {}
+        self._header_drawn: dict[tuple, list[list[Segment]]] = {}
         #: Seconds spent drawing so far (the screen paces its batches by it).
         self.render_cost = 0.0
         self._column_keys = [ColumnKey(col.key) for col in self.COLUMNS]
@@ -261,18 +266,30 @@ class FeedTable(DataTable, inherit_bindings=False):
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        if row_index == -1 and column_index >= 0:
+            # The header: the same few cells every time, but DataTable's cache of them is
+            # keyed by the update count, so every batch would draw them again.
+            key = (column_index, width, base_style, cursor, hover, self._show_hover_cursor,
+                   self._pseudo_class_state, self.ordered_columns[column_index].label.plain)
+            lines = self._header_drawn.get(key)
+            if lines is None:
+                if len(self._header_drawn) >= 256:
+                    self._header_drawn.clear()
+                lines = self._header_drawn[key] = super()._render_cell(
+                    row_index, column_index, base_style, width, cursor, hover)
+            return lines
         if row_index < 0 or column_index < 0 or row_index < self.fixed_rows \
                 or column_index < self.fixed_columns:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         row = self.rows.get(row_key) if row_key is not None else None
         cell = self._data[row_key].get(self._column_locations.get_key(column_index)) if row else None
-        if type(cell) is not Cell or row.height != 1:
+        if not isinstance(cell, Cell) or row.height != 1:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         component_style, post_style = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
-        key = (cell.plain, cell.style, width, base_style, component_style, post_style, self.cell_padding)
+        key = (cell.draw_key(), width, base_style, component_style, post_style, self.cell_padding)
         lines = self._drawn.get(key)
         if lines is None:
             options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
@@ -281,7 +298,12 @@ class FeedTable(DataTable, inherit_bindings=False):
                        pre_style=base_style + component_style, post_style=post_style),
                 options)
             self._drawn[key] = lines
-        meta = Style.from_meta({"row": row_index, "column": column_index})
+        place = (row_index, column_index)
+        meta = self._metas.get(place)
+        if meta is None:
+            if len(self._metas) >= 4096:
+                self._metas.clear()
+            meta = self._metas[place] = Style.from_meta({"row": row_index, "column": column_index})
         return [[Segment(text, style + meta if style else meta, control) for text, style, control in line]
                 for line in lines]
 
