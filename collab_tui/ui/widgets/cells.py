@@ -107,14 +107,17 @@ class BarCell(Cell):
 #: others (type, verdict, reason, status), and a table's cells live long enough to be
 #: promoted by the garbage collector, so every duplicate kept would make its full
 #: collections (the pauses a key press can wait behind) longer and more frequent.
+#: Bounded small: the dict lives as long as the process, and its entries are what full
+#: collections walk (the keys are tuples of strings and numbers, which the collector
+#: stops tracking; the cells are not). Cells unique to one row (times) just cycle out.
 _SHARED: dict[tuple, Cell] = {}
-_SHARED_MAX = 50_000
+_SHARED_MAX = 8192
 
 
 def shared(cell: Cell) -> Cell:
     """The one cell equal to ``cell`` (``cell`` itself if it is the first)."""
     try:
-        key = (type(cell), cell._key())
+        key = (type(cell).__name__, cell._key())
         found = _SHARED.get(key)
     except TypeError:           # an unhashable sort value: not shared
         return cell
