@@ -6,6 +6,8 @@ chosen one and the live settings are written back to the config file.
 """
 from __future__ import annotations
 
+import gc
+
 import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -77,6 +79,10 @@ class CollabApp(App[None]):
         if not getattr(self.runner, "started", False):
             await self.runner.start()
         self._collab_ready = True
+        # Everything built so far (modules, widgets, themes) lives as long as the app: move it
+        # out of the collector's way, so full collections under a flood stay short.
+        gc.collect()
+        gc.freeze()
 
     def _on_runner_events(self, events: list[ev.Event]) -> None:
         self.main.queue(events)
@@ -87,6 +93,7 @@ class CollabApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.stop_runner()
+        gc.unfreeze()  # what was frozen at mount can be collected again once the app is gone
 
     async def stop_runner(self) -> None:
         if self._runner_stopped:

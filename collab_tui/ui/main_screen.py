@@ -43,6 +43,9 @@ MAX_INTERVAL = 0.5
 #: A batch is built in slices of at most this long, with an event-loop turn between
 #: them, so a key press never waits behind a long batch.
 SLICE_S = 0.008
+#: When events stop arriving for this long, what is pending is drawn at once instead of
+#: waiting out the batch interval: the end of a burst shows without delay.
+QUIET_S = 0.03
 STEP = 0.05
 
 #: (id, default key, description, shown in the footer as)
@@ -96,6 +99,8 @@ class MainScreen(Screen[None]):
         self._interval = FLUSH_INTERVAL
         self._render_cost_seen = 0.0
         self._last_flush = 0.0
+        self._last_event = 0.0
+        self._quiet_timer: Timer | None = None
         self._active: FeedTable = self.requests
         self.filter_text = ""
 
@@ -140,6 +145,7 @@ class MainScreen(Screen[None]):
     def queue(self, events: list[ev.Event]) -> None:
         """Runner callback (on the event loop): coalesce now, draw within the batch interval."""
         self.dirty.add(events)
+        self._last_event = time.monotonic()
         if self.paused:
             self.paused_events += len(events)
         if not self._flush_requested:
@@ -149,6 +155,19 @@ class MainScreen(Screen[None]):
     def on_feed_queued(self, message: FeedQueued) -> None:
         self._flush_requested = False
         self._schedule_flush()
+        if self._quiet_timer is None:
+            self._quiet_timer = self.set_timer(QUIET_S, self._on_quiet, name="feed-quiet")
+
+    def _on_quiet(self) -> None:
+        """No events for QUIET_S: draw now rather than at the end of the interval."""
+        self._quiet_timer = None
+        quiet = time.monotonic() - self._last_event
+        if quiet < QUIET_S:
+            self._quiet_timer = self.set_timer(QUIET_S - quiet, self._on_quiet, name="feed-quiet")
+            return
+        if self._flush_timer is not None and self._batch is None:
+            self._flush_timer.stop()
+            self.flush()
 
     def _schedule_flush(self) -> None:
         if self._flush_timer is None and self._batch is None:
