@@ -353,6 +353,7 @@ class RedisBroker(Broker):
         if entry is None or entry[0] is not mailbox:
             return False
         del self._local[ai_id]
+        caller_cancelled = False
         if self.up:
             # Release first, then tell local trainers: once anyone hears PEER_LEFT,
             # the id may rejoin through any hub.
@@ -363,13 +364,17 @@ class RedisBroker(Broker):
             except (RedisError, OSError) as exc:  # the resync after the outage releases it
                 log.warning("redis broker: release of %r failed (%s); it is released when Redis answers", ai_id, exc)
             except asyncio.CancelledError:
-                pass
+                # The release itself was cancelled (broker closing): carry on. Our caller
+                # was cancelled: still announce the leave, then let the cancel through.
+                caller_cancelled = not fut.cancelled()
             finally:
                 if self._releasing.get(ai_id) is fut:
                     del self._releasing[ai_id]
         if ai_id not in self._local:  # not rejoined meanwhile
             for listener in list(self._listeners):
                 listener.peer_left(ai_id)
+        if caller_cancelled:
+            raise asyncio.CancelledError
         return True
 
     async def peers(self) -> list[PeerInfo]:
