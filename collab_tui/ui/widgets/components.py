@@ -1,17 +1,16 @@
 """Components received: source, request, validation result, the operator's mark."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 
-from ...core.trainer import NetworkedKernelTrainer
-from .cells import Cell, Palette, clock_time, short
-from .table import Column, FeedTable
+from .cells import Cell, clock_time, short
+from .table import Column, TrainerTable
 
 VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
 
 
-class ComponentsTable(FeedTable):
+class ComponentsTable(TrainerTable):
     COLUMNS = (
         Column("time", "Time", 8),
         Column("component", "Component", 24),
@@ -23,13 +22,6 @@ class ComponentsTable(FeedTable):
     )
     default_sort = ("time", True)
     max_rows = 500
-
-    def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
-                 id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.trainer = trainer
-        self.clock = clock
-        self.palette = Palette()
 
     @property
     def records(self) -> dict[str, dict[str, Any]]:

@@ -1,19 +1,18 @@
 """One row per known peer: score bar with the threshold marked, evidence, trend, last outcome."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 
 from ...core.reputation import NEUTRAL
-from ...core.trainer import NetworkedKernelTrainer
-from .cells import Cell, Palette, ago, score_bar, short, sparkline
-from .table import Column, FeedTable
+from .cells import Cell, ago, score_bar, short, sparkline
+from .table import Column, TrainerTable
 
 BAR_WIDTH = 20
 TREND_WIDTH = 12
 
 
-class ReputationTable(FeedTable):
+class ReputationTable(TrainerTable):
     COLUMNS = (
         Column("peer", "Peer", 16),
         Column("spec", "Specialization", 14),
@@ -28,13 +27,6 @@ class ReputationTable(FeedTable):
     default_sort = ("peer", False)
     max_rows = 5000
     AGE_COLUMN = 8      # "when": beyond max_rows, the peers heard of least recently go
-
-    def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
-                 id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.trainer = trainer
-        self.clock = clock
-        self.palette = Palette()
 
     def peers(self) -> list[str]:
         return sorted(set(self.trainer.book.known()) | set(self.trainer.known_ai_info))

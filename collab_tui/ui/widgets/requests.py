@@ -9,8 +9,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, HELD,
                               VALIDATING, IncomingRequest, OutgoingRequest)
 from ...core.trainer import NetworkedKernelTrainer
-from .cells import Cell, Palette, clock_time, fit, short, verdict_cell
-from .table import Column, FeedTable
+from .cells import Cell, clock_time, fit, short, verdict_cell
+from .table import Column, TrainerTable
 
 IN_PREFIX = "in:"
 OUT_PREFIX = "out:"
@@ -24,7 +24,7 @@ def outgoing_row_key(record: OutgoingRequest) -> str:
     return OUT_PREFIX + record.request_id
 
 
-class RequestsTable(FeedTable):
+class RequestsTable(TrainerTable):
     """Newest first by default; ``hold`` counts down held verdicts and outgoing deadlines."""
 
     COLUMNS = (
@@ -43,10 +43,7 @@ class RequestsTable(FeedTable):
 
     def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
                  id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.trainer = trainer
-        self.clock = clock
-        self.palette = Palette()
+        super().__init__(trainer, clock, id=id)
         #: Rows whose "hold" cell counts down, refreshed every second.
         self.live: set[str] = set()
 

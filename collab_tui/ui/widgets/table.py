@@ -11,7 +11,7 @@ import heapq
 import time
 from dataclasses import dataclass
 from itertools import zip_longest
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rich.padding import Padding
 from rich.segment import Segment
@@ -28,7 +28,7 @@ from textual.strip import Strip
 from textual.widgets._data_table import Row
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
-from .cells import Cell, cell_sort_key
+from .cells import Cell, Palette, cell_sort_key
 
 
 _EMPTY = Text(no_wrap=True, end="")   # what DataTable draws for an empty cell
@@ -336,3 +336,13 @@ class FeedTable(DataTable, inherit_bindings=False):
 
     def row_key_of(self, key: RowKey) -> str:
         return key.value
+
+
+class TrainerTable(FeedTable):
+    """A feed table over one trainer's state, with the clock and palette it draws with."""
+
+    def __init__(self, trainer: Any, clock: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trainer = trainer
+        self.clock = clock
+        self.palette = Palette()
