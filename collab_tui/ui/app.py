@@ -170,10 +170,7 @@ class CollabApp(App[None]):
     # ---- themes and settings -------------------------------------------------------
     def palette(self) -> Palette:
         v = self.get_css_variables()
-        try:
-            muted = Color.parse(v["foreground"]).blend(Color.parse(v["background"]), 0.45).hex
-        except Exception:
-            muted = "#808080"
+        muted = _hex(_blend(v.get("foreground"), v.get("background"), 0.45), "#808080")
         return Palette(success=_hex(v.get("success"), "#4fd18b"), error=_hex(v.get("error"), "#ff5f6d"),
                        warning=_hex(v.get("warning"), "#f2c14e"), muted=muted,
                        accent=_hex(v.get("accent"), "#ffb347"))
@@ -220,12 +217,30 @@ class CollabApp(App[None]):
 
 
 def _hex(value: str | None, default: str) -> str:
+    """A theme colour as a hex string Rich can draw; ``default`` when there is none.
+
+    ANSI themes (ansi-dark, ansi-light, …) name terminal colours ("ansi_green") that have
+    no hex value: cells then use the default palette colour.
+    """
     if not value:
         return default
     try:
-        return Color.parse(value).hex
+        color = Color.parse(value)
     except Exception:
         return default
+    if color.ansi is not None:
+        return default
+    return color.hex
+
+
+def _blend(foreground: str | None, background: str | None, factor: float) -> str | None:
+    try:
+        fg, bg = Color.parse(foreground or ""), Color.parse(background or "")
+    except Exception:
+        return None
+    if fg.ansi is not None or bg.ansi is not None:
+        return None
+    return fg.blend(bg, factor).hex
 
 
 def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,

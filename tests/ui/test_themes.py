@@ -82,3 +82,20 @@ async def test_theme_flag_beats_config(make_app, clock):
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert app.theme == "collab-high-contrast"
+
+
+async def test_every_available_theme_can_be_chosen_from_the_palette(make_app, clock):
+    """Textual's own themes too: the ANSI ones name terminal colours that have no hex value."""
+    from rich.style import Style
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock)
+        for name in sorted(app.available_themes):
+            app.theme = name
+            await pilot.pause()
+            assert app.theme == name
+            palette = app.palette()
+            for colour in (palette.success, palette.error, palette.warning, palette.muted, palette.accent):
+                Style.parse(colour)  # raises if Rich cannot draw it
+        assert app.main.requests.row_count > 0  # the tables were rebuilt under every theme
