@@ -66,16 +66,21 @@ def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
 @dataclass(frozen=True, slots=True)
 class HardenedSettings:
     good_rate: float = 0.95          # an honest collaborator's success rate...
-    bad_rate: float = 0.80           # ...and one we refuse to keep working with
-    refuse_odds: float = 3.5         # refuse when the record favours bad over good by e**this (log-likelihood)
+    bad_rate: float = 0.83           # ...and one we refuse to keep working with
+    refuse_odds: float = 2.5         # refuse when the record favours bad over good by e**this (log-likelihood)
     forgive_odds: float = -1.0       # forgive a score dip when the record before it is at least this (log)
     outage_grace: int = 3            # a current run of up to this many failures is judged as an outage
     quality: float = 0.92            # the bar the re-probe back-off counts excess failures against
     z: float = 1.645                 # for the Wilson interval shown beside the score
-    probe_after_s: float = 150.0     # wait before re-probing a refused peer
-    probe_growth: float = 4.0        # the wait multiplies by this per failure beyond what the bar allows
+    probe_after_s: float = 600.0     # wait before re-probing a refused peer
+    probe_growth: float = 8.0        # the wait multiplies by this per failure beyond what the bar allows
     probe_cap: float = 4.0           # more excess failures than this: no re-probe until the record fades
-    never_delivered_probes: int = 1  # second chances for a peer that has never delivered
+    second_chance_after_s: float = 150.0   # wait before a never-delivered peer's second chance
+    run_probe_after_s: float = 120.0     # wait before re-probing a peer refused only for a current run of
+                                         # failures longer than the grace (its record before the run passes)
+    never_delivered_probes: int = 1  # second chances for a peer that has never delivered (missed deadlines only)
+    outage_forgive_odds: float | None = None   # forgive a current outage run when the record before it
+                                               # has at least these log-odds (None: the refusal line)
     fade_half_life_s: float = 86_400.0
     fade_below: float = 0.5          # a record weighing less than this many outcomes is judged as new
 
@@ -125,17 +130,20 @@ class HardenedPolicy:
         per_failure = math.log((1 - s.bad_rate) / (1 - s.good_rate))
         return (-self.log_odds(successes, failures) - s.refuse_odds) / per_failure
 
-    def probe_wait(self, successes: int, failures: int) -> float | None:
+    def probe_wait(self, successes: int, failures: int, missed_deadline: bool = True) -> float | None:
         """Seconds after the last outcome before a refused peer is re-probed (None: not any more).
 
         One probe per window (a probe is an outcome, which restarts the window). A peer that
-        never delivered gets ``never_delivered_probes`` second chances; otherwise the wait
+        never delivered gets ``never_delivered_probes`` second chances if its latest failure
+        was a missed deadline (``missed_deadline``), none after a bad delivery; otherwise the wait
         grows ``probe_growth``-fold per failure past the refusal line, and stops (until the
         record fades) beyond ``probe_cap`` such failures.
         """
         s = self.settings
         if successes == 0:
-            return s.probe_after_s if failures <= s.never_delivered_probes else None
+            if not missed_deadline:
+                return None
+            return s.second_chance_after_s if failures <= s.never_delivered_probes else None
         excess = max(0.0, self.excess_failures(successes, failures))
         if excess > s.probe_cap:
             return None
@@ -173,12 +181,19 @@ class HardenedPolicy:
         if refusal is None:
             if score >= threshold:
                 return self._accept(ctx, RULE_TRUST, f"reputation {score:.2f} ≥ {threshold:.2f}; {counts}")
-            if odds >= s.forgive_odds:
+            forgive = s.forgive_odds
+            if run:
+                forgive = min(forgive, -s.refuse_odds if s.outage_forgive_odds is None else s.outage_forgive_odds)
+            if odds >= forgive:
                 return self._accept(ctx, RULE_FORGIVEN,
                                     f"reputation {score:.2f} < {threshold:.2f} forgiven: {before} "
-                                    f"(log-odds {odds:.2f} ≥ {s.forgive_odds:g})")
+                                    f"(log-odds {odds:.2f} ≥ {forgive:g})")
             refusal = (RULE_TRUST, f"reputation {score:.2f} < threshold {threshold:.2f}; {counts}")
-        wait = self.probe_wait(succ, fail)
+        wait = self.probe_wait(succ, fail, ctx.last_failure_missed_deadline)
+        streak = ctx.failure_streak
+        if wait is not None and succ > 0 and streak > s.outage_grace \
+                and self.log_odds(s_eff, (fail - streak) * w) >= -s.refuse_odds:
+            wait = min(wait, s.run_probe_after_s)     # refused for a burst (an outage?): look again soon
         if wait is not None and ctx.last_time is not None and ctx.now is not None:
             elapsed = ctx.now - ctx.last_time
             if elapsed >= wait:
@@ -186,7 +201,9 @@ class HardenedPolicy:
                                                        f"(refused for: {refusal[1]})")
         rule, reason = refusal
         if wait is None:
-            reason += "; no re-probe: never delivered" if succ == 0 else "; no more re-probes"
+            reason += (("; no re-probe: never delivered" if ctx.last_failure_missed_deadline
+                        else "; no re-probe: never delivered, failed with a bad delivery")
+                       if succ == 0 else "; no more re-probes")
         elif ctx.last_time is not None and ctx.now is not None:
             reason += f"; re-probe in {max(0.0, wait - (ctx.now - ctx.last_time)):.0f} s"
         return self._refuse(ctx, rule, reason)

@@ -22,6 +22,11 @@ RULE_CAPACITY = "capacity"
 RULE_FULL = "capacity_full"
 RULE_OPERATOR = "operator"
 
+# The reason the trainer records when a collaboration's deadline passes with nothing valid
+# delivered (``NetworkedKernelTrainer.tick``): the one failure that may be an honest
+# peer's bad luck (slow, offline) rather than a bad delivery.
+DEADLINE_MISSED = "deadline missed"
+
 
 @dataclass(frozen=True, slots=True)
 class ComplementTable:
@@ -79,6 +84,7 @@ class RequestContext:
     last_time: float | None = None   # when the last outcome was recorded for this peer
     now: float | None = None         # the trainer's current time (its ``now``)
     failure_streak: int = 0          # failures in a row ending the record (as far as its history goes)
+    last_failure_missed_deadline: bool = False   # the latest failure was a missed deadline (not a bad delivery)
 
 
 class SeedPolicy:

@@ -18,7 +18,7 @@ from .events import (
     ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send, SessionChanged,
     SettingsChanged, StateChanged, Validate,
 )
-from .policy import ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
+from .policy import DEADLINE_MISSED, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
 from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
 from .sessions import (
     ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR,
@@ -222,6 +222,9 @@ class NetworkedKernelTrainer:
             last_time=rec.last_time if rec else None,
             now=self.now,
             failure_streak=_failure_streak(rec) if rec and rec.failures else 0,
+            last_failure_missed_deadline=bool(rec and rec.failures) and next(
+                (c.reason == DEADLINE_MISSED for c in reversed(rec.history)
+                 if c.kind == "outcome" and not c.undone and not c.success), False),
         )
 
     def _get_ai_info(self, ai_id: str) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 
+from ..core.policy import DEADLINE_MISSED
 from ..core.reputation import ewma
 
 HONEST = "honest"
@@ -29,6 +30,19 @@ class AttackSettings:
     identity_cost: int = 5            # whitewasher: rounds sat out to obtain a new id
     tokens_bound: bool = False        # whitewasher: ids bound to tokens, no new ids
     outage_failures: int = 3          # honest-outage control: failures in a row
+    attacker_misses_deadlines: bool = False   # attackers fail by missing the deadline (default: a bad delivery)
+
+
+# How a failure reaches the decider (the reason its trainer records): an honest peer's
+# failures (bad luck, an outage) are missed deadlines; an attacker's are bad deliveries
+# (garbage, a component that fails validation) unless it chooses to miss deadlines.
+BAD_DELIVERY = "invalid component"
+
+
+def failure_reason(kind: str, settings: AttackSettings) -> str:
+    if kind == HONEST or settings.attacker_misses_deadlines:
+        return DEADLINE_MISSED
+    return BAD_DELIVERY
 
 
 def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, peer_id: str,
@@ -47,11 +61,12 @@ def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, p
     if kind == ON_OFF:
         return pair_count % (settings.on_good + settings.on_bad) < settings.on_good
     if kind == RIDER:
-        return not rider_can_afford_failure(decider, peer_id, ctype)
+        return not rider_can_afford_failure(decider, peer_id, ctype, settings)
     raise ValueError(f"unknown behaviour {kind!r}")
 
 
-def rider_can_afford_failure(decider, peer_id: str, ctype: str) -> bool:
+def rider_can_afford_failure(decider, peer_id: str, ctype: str,
+                             settings: AttackSettings = AttackSettings()) -> bool:
     """Would ``decider`` still accept this peer's next request if this one failed?
 
     The rider is granted full knowledge of the decider: it asks the decider's own
@@ -62,5 +77,6 @@ def rider_can_afford_failure(decider, peer_id: str, ctype: str) -> bool:
     after = dataclasses.replace(
         ctx, score=ewma(ctx.score, False, decider.book.alpha), failures=ctx.failures + 1,
         observations=ctx.observations + 1, last_time=ctx.now,
-        failure_streak=ctx.failure_streak + 1)
+        failure_streak=ctx.failure_streak + 1,
+        last_failure_missed_deadline=failure_reason(RIDER, settings) == DEADLINE_MISSED)
     return decider.policy.decide(after).accept

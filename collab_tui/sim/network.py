@@ -20,11 +20,12 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
-from ..core.hardened import HardenedSettings, make_policy
+from ..core.hardened import RULE_REPROBE as REPROBE, HardenedSettings, make_policy
 from ..core.policy import Decision, RequestContext
 from ..core.trainer import NetworkedKernelTrainer
 from .behaviours import (
-    ALWAYS_FAIL, ATTACKS, CAMOUFLAGE, HONEST, ON_OFF, RIDER, WHITEWASHER, AttackSettings, succeeds,
+    ALWAYS_FAIL, ATTACKS, CAMOUFLAGE, HONEST, ON_OFF, RIDER, WHITEWASHER, AttackSettings, failure_reason,
+    succeeds,
 )
 
 CTYPE = "general"
@@ -81,14 +82,15 @@ class Scenario:
 
 
 METRICS = ("failed_per_accepted", "honest_refused", "to_first_refusal", "never_refused",
-           "free_failures", "failures_per_identity", "recovery", "recovered_within_10")
+           "free_failures", "failures_per_identity", "recovery", "recovered_within_10",
+           "trusted_recovered_within_10")
 
 
 class _Pair:
     """What one decider has seen of one requester identity."""
 
     __slots__ = ("meetings", "accepted", "first_refusal", "free_failures", "failures",
-                 "outage_left", "since_outage", "recovered_at")
+                 "outage_left", "since_outage", "recovered_at", "trusted_at_outage")
 
     def __init__(self) -> None:
         self.meetings = 0
@@ -99,6 +101,7 @@ class _Pair:
         self.outage_left = 0
         self.since_outage = -1        # meetings since the outage ended (-1: no outage)
         self.recovered_at = 0
+        self.trusted_at_outage = False
 
 
 def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
@@ -141,6 +144,11 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
                 for d in contacts[r]:
                     p = pairs[d].setdefault(ids[r], _Pair())
                     p.outage_left = st.outage_failures
+                    # trusted when the outage begins: the decider's (pure) policy would accept
+                    # it now, not as a rationed re-probe
+                    deciders[d].now = now
+                    verdict = deciders[d].decide(CTYPE, ids[r])
+                    p.trusted_at_outage = verdict.accept and verdict.rule != REPROBE
         rng.shuffle(order)
         for r in order:
             if sit_out[r] > rnd:
@@ -190,7 +198,8 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
             if measuring:
                 accepted += 1
                 failed += not ok
-            trainer._update_reputation(pid, ok, "delivered" if ok else "failed", now)
+            trainer._update_reputation(pid, ok, "valid component delivered" if ok
+                                       else failure_reason(kind, st), now)
 
     return _metrics(sc, pairs, n_honest, n_outage, ids, accepted, failed, honest_asked, honest_refused)
 
@@ -224,6 +233,9 @@ def _metrics(sc: Scenario, pairs, n_honest: int, n_outage: int, ids, accepted: i
         # not trusted again by the end: counted as the meetings it had since (a lower bound)
         out["recovery"] = sum(p.recovered_at or p.since_outage + 1 for p in recovery) / len(recovery)
         out["recovered_within_10"] = sum(1 for p in recovery if 0 < p.recovered_at <= 10) / len(recovery)
+        trusted = [p for p in recovery if p.trusted_at_outage]
+        out["trusted_recovered_within_10"] = (sum(1 for p in trusted if 0 < p.recovered_at <= 10) / len(trusted)
+                                              if trusted else nan)
     else:
-        out.update(recovery=nan, recovered_within_10=nan)
+        out.update(recovery=nan, recovered_within_10=nan, trusted_recovered_within_10=nan)
     return out
