@@ -26,14 +26,39 @@ from collab_tui.sim.stats import mean_ci  # noqa: E402
 HARDENED = "hardened"
 
 
-def headline_scenarios() -> list[Scenario]:
-    base = Scenario(n=100, malicious=0.7, attack_settings=AttackSettings())
+def headline_scenarios(n: int = 100) -> list[Scenario]:
+    base = Scenario(n=n, malicious=0.7, attack_settings=AttackSettings())
     out = []
     for attack in ATTACKS:
         sc = Scenario(n=base.n, malicious=base.malicious, attack=attack, attack_settings=base.attack_settings)
         out.append(sc)
         if attack == "whitewasher":
             out.append(sc.with_attack(tokens_bound=True))
+            # the second chance is given after a missed deadline only: an attacker that misses
+            # deadlines instead of delivering garbage gets it (measured, not assumed away)
+            out.append(sc.with_attack(tokens_bound=True, attacker_misses_deadlines=True))
+    return out
+
+
+def dominance(cases, results, engine: str = HARDENED) -> list[tuple[str, str, bool, bool, str]]:
+    """Per scenario and seed variant: is ``engine`` better on failed/accepted and on honest refused?
+
+    Better = lower mean (a tie within 0.05 points counts as not worse on that axis).
+    """
+    out = []
+    by = {(c.label, c.engine): r for c, r in zip(cases, results)}
+    for label in dict.fromkeys(c.label for c in cases):
+        ours = by.get((label, engine))
+        if ours is None:
+            continue
+        for key in ENGINES:
+            if not key.startswith("seed") or (label, key) not in by:
+                continue
+            theirs = by[(label, key)]
+            f0, f1 = mean_ci(ours["failed_per_accepted"])[0], mean_ci(theirs["failed_per_accepted"])[0]
+            h0, h1 = mean_ci(ours["honest_refused"])[0], mean_ci(theirs["honest_refused"])[0]
+            out.append((label, key, f0 <= f1 + 0.0005, h0 <= h1 + 0.0005,
+                        f"failed {100 * f0:.1f}% vs {100 * f1:.1f}%, honest refused {100 * h0:.1f}% vs {100 * h1:.1f}%"))
     return out
 
 
@@ -44,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chart", default=os.path.join("benchmarks", "trust.png"))
     p.add_argument("--no-sweep", action="store_true", help="skip the camouflage sweep (chart panel)")
     p.add_argument("--sweep-seeds", type=int, default=5)
+    p.add_argument("--large-n", type=int, default=1000, help="the large network's size (default 1000)")
+    p.add_argument("--large-seeds", type=int, default=3,
+                   help="seeds for the large-network table (default 3; 0 skips it)")
     args = p.parse_args(argv)
 
     cases = [Case(label_for(sc), sc, eng) for sc in headline_scenarios() for eng in ENGINES]
@@ -59,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         sweep_rows = [(c.scenario.attack_settings.camouflage_success, c.engine, r["failed_per_accepted"])
                       for c, r in zip(sweep_cases, sweep_results)]
     wall = time.perf_counter() - started
+    large_cases, large_results, large_wall, large_cpu = [], [], 0.0, 0.0
+    if args.large_seeds > 0:
+        t0 = time.perf_counter()
+        large_cases = [Case(label_for(sc), sc, eng) for sc in headline_scenarios(args.large_n) for eng in ENGINES]
+        large_results, large_cpu = run_cases(large_cases, range(1, args.large_seeds + 1), args.jobs)
+        large_wall = time.perf_counter() - t0
 
     print(f"Trust benchmark: N=100, 70% malicious, honest failure rate 5%, 30 meetings per pair of "
           f"warm-up then 30 measured, {args.seeds} seeds, 95% intervals (Student's t)\n")
@@ -72,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             print(ENGINES[eng].label.ljust(16) + "".join(f"{100 * vals[x]:7.1f}%" for x in xs))
     print(f"\n{len(cases) * args.seeds + len(sweep_rows) * args.sweep_seeds} runs in {wall:.0f} s wall "
           f"({cpu:.0f} s CPU)")
+    if large_cases:
+        print(f"\nLarge network: N={args.large_n}, 70% malicious, same settings (each requester samples 30 "
+              f"deciders), {args.large_seeds} seeds\n")
+        print(table(large_cases, large_results))
+        print(f"\n{len(large_cases) * args.large_seeds} runs in {large_wall:.0f} s wall ({large_cpu:.0f} s CPU)")
 
     def get(label_start: str, metric: str, engine: str = HARDENED) -> tuple[float, float]:
         for c, r in zip(cases, results):
@@ -109,19 +148,40 @@ def main(argv: list[str] | None = None) -> int:
           "honest peers unlucky early wait for a re-probe")
     worst_r = min((mean_ci(r["recovered_within_10"])[0], c.label) for c, r in zip(cases, results)
                   if c.engine == HARDENED)
+    worst_t = min((mean_ci(r["trusted_recovered_within_10"])[0], c.label) for c, r in zip(cases, results)
+                  if c.engine == HARDENED)
     mean_rec = max(mean_ci(r["recovery"])[0] for c, r in zip(cases, results) if c.engine == HARDENED)
-    check(worst_r[0] >= 0.95, f"honest peer trusted again within 10 interactions after a 3-failure outage: "
-          f"{100 * worst_r[0]:.0f}% of outage pairs at worst ({worst_r[1]}); mean recovery ≤ {mean_rec:.1f}",
-          "outage pairs whose record before the outage already favoured 'bad' (log-odds < -1) are not forgiven "
-          "and wait for a re-probe (150 s of simulated time ≈ 5 meetings)")
+    check(worst_t[0] >= 1.0, f"honest peer trusted again within 10 interactions after a 3-failure outage: "
+          f"{100 * worst_t[0]:.1f}% of the outage pairs the decider trusted when the outage began, at worst "
+          f"({worst_t[1]}); mean recovery ≤ {mean_rec:.1f}",
+          "some pairs trusted before the outage waited longer than 10 meetings")
+    print(f"      all outage pairs, including those already refused before the outage (an honest peer's "
+          f"earlier bad luck, not the outage): {100 * worst_r[0]:.0f}% at worst ({worst_r[1]})")
     free, hw = get("N=100 70% whitewasher (ids bound)", "free_failures")
     total, _ = get("N=100 70% whitewasher (ids bound)", "failures_per_identity")
-    check(free <= 1.0, f"whitewasher with ids bound to tokens: {free:.2f} free failures per identity per "
-          f"decider before its first refusal (all failures incl. the one second chance: {total:.2f})",
-          "when a pair's next meeting comes more than 150 s after the first failure, the second chance is "
-          "granted before any refusal, so it counts as free")
+    check(total <= 1.0, f"whitewasher with ids bound to tokens: {total:.2f} failures per identity per decider "
+          f"in all ({free:.2f} before its first refusal)",
+          "an identity got more than its one probation failure")
+    total_d, _ = get("N=100 70% whitewasher (ids bound, misses deadlines)", "failures_per_identity")
+    print(f"      the same attacker failing by missed deadlines instead of bad deliveries: {total_d:.2f} per "
+          f"identity per decider (it gets the second chance an honest peer's missed deadline gets)")
     if not met_all:
         print("\nNot every target is met; see 'why' above.")
+
+    print("\nDefault: is hardened better than every seed variant on both axes (failed/accepted and "
+          "honest refused) for every attacker? (N=100)")
+    rows = dominance(cases, results)
+    losses = [r for r in rows if not (r[2] and r[3])]
+    for label, key, f_ok, h_ok, text in rows:
+        if not (f_ok and h_ok):
+            print(f"  [worse on {'failures' if not f_ok else ''}{' and ' if not f_ok and not h_ok else ''}"
+                  f"{'honest refusals' if not h_ok else ''}] {label} vs {ENGINES[key].label}: {text}")
+    print(f"  {'YES' if not losses else 'NO'}: hardened is better on both axes in "
+          f"{len(rows) - len(losses)} of {len(rows)} comparisons")
+    if large_cases:
+        lrows = dominance(large_cases, large_results)
+        llosses = [r for r in lrows if not (r[2] and r[3])]
+        print(f"  N={args.large_n}: better on both axes in {len(lrows) - len(llosses)} of {len(lrows)} comparisons")
 
     if chart(args.chart, cases, results,
              {"camouflage: failed/accepted vs f": ("camouflage success probability f", sweep_rows)}

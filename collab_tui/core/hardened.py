@@ -149,6 +149,39 @@ class HardenedPolicy:
             return None
         return s.probe_after_s * s.probe_growth ** excess
 
+    def stable_until(self, ctx: RequestContext) -> float:
+        """A time up to which ``decide`` gives the same verdict if only ``ctx.now`` moves on.
+
+        Conservative (it may name an earlier time than the real change, never a later one):
+        the verdict on an unchanged record can only change when a re-probe window opens, or
+        when the fading weight carries a log-odds value across one of the lines, or the
+        record across ``fade_below``. ``math.inf``: time alone never changes it. Lets a
+        caller (the simulation) skip re-asking about a refused peer that has not moved.
+        """
+        s = self.settings
+        succ, fail = ctx.successes, ctx.failures
+        n = succ + fail
+        if n == 0 or ctx.last_time is None or ctx.now is None:
+            return math.inf          # the verdict does not depend on the time
+        last = ctx.last_time
+        until = math.inf
+        wait = self.probe_wait(succ, fail, ctx.last_failure_missed_deadline)
+        if wait is not None:
+            quick = succ > 0 and ctx.failure_streak > s.outage_grace
+            until = min(until, last + (min(wait, s.run_probe_after_s) if quick else wait))
+        hl = s.fade_half_life_s
+        if hl > 0:
+            until = min(until, last + hl * math.log2(n / s.fade_below) if n > s.fade_below else last)
+            streak = ctx.failure_streak
+            run = streak if 0 < streak <= s.outage_grace and succ > 0 else 0
+            lines = (-s.refuse_odds, s.forgive_odds,
+                     -s.refuse_odds if s.outage_forgive_odds is None else s.outage_forgive_odds)
+            for x in (self.log_odds(succ, fail - run), self.log_odds(succ, fail - streak)):
+                for line in lines:
+                    if line != 0 and x / line > 1:     # same sign, |x| > |line|: w·x crosses it
+                        until = min(until, last + hl * math.log2(x / line))
+        return until
+
     # ---- the decision ----------------------------------------------------
     def decide(self, ctx: RequestContext) -> Decision:
         s = self.settings

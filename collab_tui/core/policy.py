@@ -95,6 +95,10 @@ class SeedPolicy:
     def __init__(self, complements: ComplementTable | None = None) -> None:
         self.complements = complements or ComplementTable()
 
+    def stable_until(self, ctx: RequestContext) -> float:
+        """Up to when the verdict holds if only ``ctx.now`` moves on: forever (the rule ignores time)."""
+        return float("inf")
+
     def decide(self, ctx: RequestContext) -> Decision:
         score, threshold = ctx.score, ctx.threshold
         if score < threshold:

@@ -46,11 +46,12 @@ def failure_reason(kind: str, settings: AttackSettings) -> str:
 
 
 def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, peer_id: str,
-             pair_count: int, ctype: str) -> bool:
+             pair_count: int, ctype: str, ctx=None) -> bool:
     """The outcome of one accepted collaboration of ``peer_id`` with ``decider``.
 
     ``pair_count`` is how many collaborations this peer has had accepted by this decider
-    before this one (for on-off).
+    before this one (for on-off); ``ctx``, if given, is the request context the decider
+    just decided on (the rider starts from it instead of asking for it again).
     """
     if kind == HONEST:
         return rng.random() >= settings.honest_failure
@@ -61,19 +62,22 @@ def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, p
     if kind == ON_OFF:
         return pair_count % (settings.on_good + settings.on_bad) < settings.on_good
     if kind == RIDER:
-        return not rider_can_afford_failure(decider, peer_id, ctype, settings)
+        return not rider_can_afford_failure(decider, peer_id, ctype, settings, ctx)
     raise ValueError(f"unknown behaviour {kind!r}")
 
 
 def rider_can_afford_failure(decider, peer_id: str, ctype: str,
-                             settings: AttackSettings = AttackSettings()) -> bool:
+                             settings: AttackSettings = AttackSettings(), ctx=None) -> bool:
     """Would ``decider`` still accept this peer's next request if this one failed?
 
     The rider is granted full knowledge of the decider: it asks the decider's own
     policy about the context the failure would leave behind (the seed's EWMA step, one
     more failure, the last outcome now). The policy is pure, so asking changes nothing.
     """
-    ctx = decider.request_context(ctype, peer_id)
+    if getattr(decider.policy, "accepts_everything", False):
+        return True                      # the "none" baseline: nothing to ask
+    if ctx is None:
+        ctx = decider.request_context(ctype, peer_id)
     after = dataclasses.replace(
         ctx, score=ewma(ctx.score, False, decider.book.alpha), failures=ctx.failures + 1,
         observations=ctx.observations + 1, last_time=ctx.now,

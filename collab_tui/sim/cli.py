@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rounds a whitewasher sits out to get a new id (default 5)")
     p.add_argument("--tokens-bound", action="store_true",
                    help="whitewasher ids are bound to tokens: no new ids (default: free ids)")
+    p.add_argument("--misses-deadlines", action="store_true",
+                   help="attackers fail by missing the deadline (default: a bad delivery)")
     p.add_argument("--warmup", type=_positive, default=30, help="meetings per pair before measuring")
     p.add_argument("--measure", type=_positive, default=30, help="meetings per pair measured")
     p.add_argument("--contacts", type=_positive, default=30, help="deciders each requester samples from")
@@ -90,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def scenario_for(args: argparse.Namespace, n: int, malicious: float, attack: str, **attack_changes) -> Scenario:
     settings = AttackSettings(honest_failure=args.honest_failure, camouflage_success=args.camouflage_f,
-                              identity_cost=args.identity_cost, tokens_bound=args.tokens_bound)
+                              identity_cost=args.identity_cost, tokens_bound=args.tokens_bound,
+                              attacker_misses_deadlines=args.misses_deadlines)
     sc = Scenario(n=n, malicious=malicious, attack=attack, warmup_per_pair=args.warmup,
                   measure_per_pair=args.measure, contacts=args.contacts, attack_settings=settings)
     return sc.with_attack(**attack_changes) if attack_changes else sc
@@ -103,6 +106,8 @@ def label_for(sc: Scenario) -> str:
         extra = f" f={st.camouflage_success:g}"
     elif sc.attack == WHITEWASHER:
         extra = " (ids bound)" if st.tokens_bound else f" (new id, cost {st.identity_cost})"
+        if st.attacker_misses_deadlines:
+            extra = extra[:-1] + ", misses deadlines)"
     return f"N={sc.n} {100 * sc.malicious:.0f}% {sc.attack}{extra}"
 
 

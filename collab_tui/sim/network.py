@@ -35,6 +35,9 @@ class AcceptAllPolicy:
     """The "none" engine: no reputation check at all."""
 
     name = "none"
+    accepts_everything = True
+
+    ALWAYS = Decision(True, "none", "no reputation check", 0.5, 0.5)
 
     def decide(self, ctx: RequestContext) -> Decision:
         return Decision(True, "none", "no reputation check", ctx.score, ctx.threshold)
@@ -90,7 +93,7 @@ class _Pair:
     """What one decider has seen of one requester identity."""
 
     __slots__ = ("meetings", "accepted", "first_refusal", "free_failures", "failures",
-                 "outage_left", "since_outage", "recovered_at", "trusted_at_outage")
+                 "outage_left", "since_outage", "recovered_at", "trusted_at_outage", "held", "held_until")
 
     def __init__(self) -> None:
         self.meetings = 0
@@ -102,10 +105,19 @@ class _Pair:
         self.since_outage = -1        # meetings since the outage ended (-1: no outage)
         self.recovered_at = 0
         self.trusted_at_outage = False
+        self.held: Decision | None = None   # a refusal kept until ``held_until`` (see ``run``)
+        self.held_until = float("-inf")
 
 
-def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
-    """Simulate one network with one engine and one seed; return its metrics."""
+def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = False) -> dict[str, float]:
+    """Simulate one network with one engine and one seed; return its metrics.
+
+    A refusal is kept for its pair until the policy's own ``stable_until`` (the time up to
+    which its verdict cannot change while the record does not): a refused peer's record
+    does not move, so re-asking in between would give the same verdict. Every other
+    request is decided afresh by ``trainer.decide``. ``check_cache`` decides every
+    request afresh as well and raises if a kept refusal differs (used by the tests).
+    """
     sc, eng, st = scenario, ENGINES[engine_key], scenario.attack_settings
     rng = random.Random(seed)
     n_bad = int(round(sc.n * sc.malicious))
@@ -135,7 +147,10 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
     pairs: list[dict[str, _Pair]] = [{} for _ in range(n_honest)]
 
     accepted = failed = honest_asked = honest_refused = 0
+    stable = getattr(deciders[0].policy, "stable_until", None)
+    accept_all = isinstance(deciders[0].policy, AcceptAllPolicy) and not check_cache
     order = list(range(sc.n))
+    random_ = rng.random
     for rnd in range(total_rounds):
         now = float(rnd)
         measuring = rnd >= warmup_rounds
@@ -154,7 +169,7 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
             if sit_out[r] > rnd:
                 continue
             cs = contacts[r]
-            d = cs[rng.randrange(len(cs))]
+            d = cs[int(random_() * len(cs))]
             trainer = deciders[d]
             pid = ids[r]
             pair = pairs[d].get(pid)
@@ -162,7 +177,22 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
                 pair = pairs[d][pid] = _Pair()
             pair.meetings += 1
             trainer.now = now
-            decision = trainer.decide(CTYPE, pid)
+            if accept_all:
+                decision = AcceptAllPolicy.ALWAYS     # the baseline looks at nothing: skip building a context
+            elif now < pair.held_until:
+                decision = pair.held
+                if check_cache:
+                    fresh = trainer.decide(CTYPE, pid)
+                    if (fresh.accept, fresh.rule) != (decision.accept, decision.rule):
+                        raise AssertionError(f"kept refusal of {pid} by {trainer.ai_id} at {now}: "
+                                             f"{decision.reason!r} but now {fresh.reason!r}")
+            else:
+                # exactly ``trainer.decide`` (its policy on its request context), keeping the context
+                ctx = trainer.request_context(CTYPE, pid)
+                decision = trainer.policy.decide(ctx)
+                if not decision.accept and stable is not None:
+                    pair.held = decision
+                    pair.held_until = stable(ctx)
             kind = kinds[r]
             in_outage = pair.outage_left > 0
             if in_outage:
@@ -185,7 +215,8 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
             if in_outage:
                 ok = False
             else:
-                ok = succeeds(kind, rng, st, trainer, pid, pair.accepted, CTYPE)
+                ok = succeeds(kind, rng, st, trainer, pid, pair.accepted, CTYPE,
+                              None if accept_all else ctx)
             pair.accepted += 1
             if pair.since_outage > 0 and not pair.recovered_at:
                 pair.recovered_at = pair.since_outage
@@ -198,6 +229,8 @@ def run(scenario: Scenario, engine_key: str, seed: int) -> dict[str, float]:
             if measuring:
                 accepted += 1
                 failed += not ok
+            if accept_all:
+                continue                      # the baseline keeps no reputation: nothing reads it
             trainer._update_reputation(pid, ok, "valid component delivered" if ok
                                        else failure_reason(kind, st), now)
 

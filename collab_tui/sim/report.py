@@ -96,6 +96,7 @@ COLUMNS = (
     ("failures_per_identity", "fail/id (all)", False),
     ("recovery", "recovery", False),
     ("recovered_within_10", "recov ≤10", True),
+    ("trusted_recovered_within_10", "recov ≤10 (trusted)", True),
 )
 
 
