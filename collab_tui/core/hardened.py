@@ -14,20 +14,25 @@ Rules, in order (the first that fires gives the decision and its reason):
    ``fade_half_life_s`` of wall-clock time since the last outcome) is judged as new:
    the decision's view decays toward the prior, the score itself does not change.
 3. ``evidence`` — a sequential likelihood-ratio test (Wald): refuse when the record is
-   more than e**``refuse_odds`` times likelier from a ``bad_rate`` (80%) collaborator
-   than from a ``good_rate`` (95%) one. One failure weighs as much as ~8 successes, so a
-   peer that keeps a middling EWMA by mixing successes and failures is caught, and
-   "unknown" and "50 of 100" are no longer the same 0.5. A current run of at most
-   ``outage_grace`` failures after some successes is judged as an outage: the test
-   looks at the record before it (the run counts as soon as a success ends it).
+   more than e**``refuse_odds`` (e^2.5 ≈ 12) times likelier from a ``bad_rate`` (83%)
+   collaborator than from a ``good_rate`` (95%, an honest peer's rate) one. One failure
+   weighs as much as ~9 successes: the line allows about 9% failures plus ~2 for luck,
+   so a peer failing 20% is refused after ~15-20 outcomes while an honest 5% peer rarely
+   crosses it, and "unknown" and "50 of 100" are no longer the same 0.5. A current run
+   of at most ``outage_grace`` failures after some successes is judged as an outage: the
+   test looks at the record before it (the run counts as soon as a success ends it).
 4. ``trust`` — the seed's rule: score ≥ threshold.
-5. ``forgiven`` — a score dip below the threshold is forgiven when the record (before a
-   current outage run) has log-odds ≥ ``forgive_odds``: an honest peer's short outage
-   does not lock it out, whatever its length of service.
+5. ``forgiven`` — a score dip below the threshold is forgiven for a peer that has
+   delivered when the record (before a current outage run) passes the evidence test
+   (``forgive_odds``, by default the refusal line): an honest peer's short outage does
+   not lock it out.
 6. ``re-probe`` — a refused peer gets one probe per back-off window: ``probe_after_s``
    after its last outcome, ×``probe_growth`` per failure past the refusal line, none
-   beyond ``probe_cap`` such failures (until the record fades). A peer that has never
-   delivered gets ``never_delivered_probes`` (one) second chance.
+   beyond ``probe_cap`` such failures (until the record fades). A peer refused only for
+   a run of failures longer than the grace (its record before the run passes) is looked
+   at again after ``run_probe_after_s``: an outage that ran one failure long. A peer that
+   has never delivered gets ``never_delivered_probes`` (one) second chance, and only if
+   its failure was a missed deadline (an honest peer's bad luck), not a bad delivery.
 7. otherwise refuse (``trust`` or ``evidence``, with the numbers).
 
 An accepted request then goes through the seed's complement and capacity rules.
@@ -68,7 +73,8 @@ class HardenedSettings:
     good_rate: float = 0.95          # an honest collaborator's success rate...
     bad_rate: float = 0.83           # ...and one we refuse to keep working with
     refuse_odds: float = 2.5         # refuse when the record favours bad over good by e**this (log-likelihood)
-    forgive_odds: float = -1.0       # forgive a score dip when the record before it is at least this (log)
+    forgive_odds: float | None = None   # forgive a score dip when the record (before a current outage run)
+                                        # has at least these log-odds (None: the refusal line, -refuse_odds)
     outage_grace: int = 3            # a current run of up to this many failures is judged as an outage
     quality: float = 0.92            # the bar the re-probe back-off counts excess failures against
     z: float = 1.645                 # for the Wilson interval shown beside the score
@@ -76,11 +82,9 @@ class HardenedSettings:
     probe_growth: float = 8.0        # the wait multiplies by this per failure beyond what the bar allows
     probe_cap: float = 4.0           # more excess failures than this: no re-probe until the record fades
     second_chance_after_s: float = 150.0   # wait before a never-delivered peer's second chance
-    run_probe_after_s: float = 120.0     # wait before re-probing a peer refused only for a current run of
+    run_probe_after_s: float = 60.0      # wait before re-probing a peer refused only for a current run of
                                          # failures longer than the grace (its record before the run passes)
     never_delivered_probes: int = 1  # second chances for a peer that has never delivered (missed deadlines only)
-    outage_forgive_odds: float | None = None   # forgive a current outage run when the record before it
-                                               # has at least these log-odds (None: the refusal line)
     fade_half_life_s: float = 86_400.0
     fade_below: float = 0.5          # a record weighing less than this many outcomes is judged as new
 
@@ -109,6 +113,11 @@ class HardenedPolicy:
         self.complements = complements or ComplementTable()
         self.settings = settings or HardenedSettings()
         self._seed = SeedPolicy(self.complements)
+
+    @property
+    def forgive_line(self) -> float:
+        s = self.settings
+        return -s.refuse_odds if s.forgive_odds is None else s.forgive_odds
 
     # ---- evidence --------------------------------------------------------
     def weight(self, ctx: RequestContext) -> float:
@@ -174,8 +183,7 @@ class HardenedPolicy:
             until = min(until, last + hl * math.log2(n / s.fade_below) if n > s.fade_below else last)
             streak = ctx.failure_streak
             run = streak if 0 < streak <= s.outage_grace and succ > 0 else 0
-            lines = (-s.refuse_odds, s.forgive_odds,
-                     -s.refuse_odds if s.outage_forgive_odds is None else s.outage_forgive_odds)
+            lines = (-s.refuse_odds, self.forgive_line)
             for x in (self.log_odds(succ, fail - run), self.log_odds(succ, fail - streak)):
                 for line in lines:
                     if line != 0 and x / line > 1:     # same sign, |x| > |line|: w·x crosses it
@@ -214,10 +222,8 @@ class HardenedPolicy:
         if refusal is None:
             if score >= threshold:
                 return self._accept(ctx, RULE_TRUST, f"reputation {score:.2f} ≥ {threshold:.2f}; {counts}")
-            forgive = s.forgive_odds
-            if run:
-                forgive = min(forgive, -s.refuse_odds if s.outage_forgive_odds is None else s.outage_forgive_odds)
-            if odds >= forgive:
+            forgive = self.forgive_line
+            if odds >= forgive and succ > 0:
                 return self._accept(ctx, RULE_FORGIVEN,
                                     f"reputation {score:.2f} < {threshold:.2f} forgiven: {before} "
                                     f"(log-odds {odds:.2f} ≥ {forgive:g})")

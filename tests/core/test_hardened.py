@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -221,3 +222,30 @@ def test_wilson_bounds():
     assert 0.3 < lo < 0.6 < hi < 0.85
     lo1, hi1 = wilson_bounds(60, 100, 1.645)
     assert lo < lo1 < 0.6 < hi1 < hi      # more evidence, narrower interval
+
+
+def test_stable_until_never_names_a_time_after_the_verdict_changes():
+    p = HardenedPolicy()
+    t = trainer()
+    cases = {"R": "s" * 8 + "ffff", "X": "f", "C": "sf" * 8 + "ssss", "B": "s" * 30 + "fff", "S": "sss"}
+    for peer, pattern in cases.items():
+        outcomes(t, peer, pattern, start=0.0)
+        ctx = t.request_context("code_review", peer)
+        verdict = p.decide(ctx)
+        until = p.stable_until(ctx)
+        assert until > ctx.now or until == ctx.last_time
+        # sample times up to ``until``: the verdict holds; it is re-asked afterwards
+        horizon = min(until, ctx.now + 10 * 86_400.0)
+        for k in range(1, 200):
+            at = ctx.now + (horizon - ctx.now) * k / 200
+            if at >= until:
+                break
+            later = p.decide(dataclasses.replace(ctx, now=at))
+            assert (later.accept, later.rule) == (verdict.accept, verdict.rule), (peer, at)
+
+
+def test_stable_until_for_time_independent_verdicts():
+    t = trainer()
+    ctx = t.request_context("code_review", "stranger")
+    assert HardenedPolicy().stable_until(ctx) == math.inf
+    assert SeedPolicy().stable_until(ctx) == math.inf

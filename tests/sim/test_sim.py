@@ -115,3 +115,25 @@ def test_rider_models_the_failure_run_it_would_start():
     assert rider_can_afford_failure(t, "R", "general") is True    # a 3rd failure in a row: an outage run
     t._update_reputation("R", False, "", 10.0)
     assert rider_can_afford_failure(t, "R", "general") is False   # a 4th is judged in full: 2 of 6
+
+
+def test_kept_refusals_match_fresh_decisions():
+    # check_cache re-decides every kept refusal with the real policy and raises on a difference
+    for attack in ("always-fail", "camouflage", "on-off", RIDER, WHITEWASHER):
+        sc = Scenario(attack=attack, n=24, malicious=0.7, warmup_per_pair=10, measure_per_pair=10)
+        for engine in ("seed-0.3", "hardened"):
+            assert run(sc, engine, 9, check_cache=True) == run(sc, engine, 9)
+
+
+def test_second_chance_only_after_a_missed_deadline():
+    sc = Scenario(attack=WHITEWASHER, **SMALL).with_attack(tokens_bound=True)
+    assert run(sc, "hardened", 5)["failures_per_identity"] == 1.0      # bad deliveries: no second chance
+    misses = run(sc.with_attack(attacker_misses_deadlines=True), "hardened", 5)
+    assert 1.0 < misses["failures_per_identity"] <= 2.0                  # missed deadlines: one more
+
+
+def test_trusted_pairs_recover_from_an_outage_within_10_meetings():
+    sc = Scenario(attack="camouflage", **SMALL)
+    m = run(sc, "hardened", 4)
+    assert m["trusted_recovered_within_10"] == 1.0
+    assert run(sc, "seed-0.3", 4)["trusted_recovered_within_10"] == 0.0
