@@ -16,7 +16,7 @@ Rules, in order (the first that fires gives the decision and its reason):
 3. ``evidence`` — a sequential likelihood-ratio test (Wald): refuse when the record is
    more than e**``refuse_odds`` (e^2.5 ≈ 12) times likelier from a ``bad_rate`` (83%)
    collaborator than from a ``good_rate`` (95%, an honest peer's rate) one. One failure
-   weighs as much as ~9 successes: the line allows about 9% failures plus ~2 for luck,
+   weighs as much as ~9 successes: the line allows about 10% failures plus ~1.8 for luck,
    so a peer failing 20% is refused after ~15-20 outcomes while an honest 5% peer rarely
    crosses it, and "unknown" and "50 of 100" are no longer the same 0.5. A current run
    of at most ``outage_grace`` failures after some successes is judged as an outage: the
