@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import random
 import signal
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .core import wire
+from .core.events import ResponseReceived
 from .core.policy import Decision, RequestContext, SeedPolicy
 from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
@@ -51,6 +51,8 @@ class BotRunner(TrainerRunner):
         self.rng = rng
         self.flaky_fail = flaky_fail
         self.refused_for_reputation = asyncio.Event()
+        if behaviour == "whitewasher":
+            self.subscribe(self._notice_refusal)
 
     def encode_outgoing(self, message: wire.NetworkMessage) -> str | None:
         if message.type == wire.OS_COMPONENT_SHARE:
@@ -62,14 +64,11 @@ class BotRunner(TrainerRunner):
                 message.payload = {**message.payload, "component": component}
         return message.encode()
 
-    def _on_text(self, text: str) -> None:
-        super()._on_text(text)
-        if self.behaviour == "whitewasher" and '"COLLABORATION_RESPONSE"' in text:
-            try:
-                payload = json.loads(text).get("payload", {})
-            except ValueError:
-                return
-            if payload.get("accepted") is False and str(payload.get("reason", "")).startswith("reputation"):
+    def _notice_refusal(self, events: list) -> None:
+        """The whitewasher's trigger: a trainer refused it for its reputation."""
+        for event in events:
+            if isinstance(event, ResponseReceived) and not event.accepted \
+                    and event.reason.startswith("reputation"):
                 self.refused_for_reputation.set()
 
 

@@ -21,7 +21,7 @@ from .core import events as ev
 from .core.hardened import make_policy
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import (
-    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_hold_seconds,
+    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_ai_id, parse_hold_seconds,
     parse_hub_url, parse_unit_interval, resolve_token,
 )
 from .io.config_file import ConfigFile
@@ -30,9 +30,6 @@ from .io.state import StateSaver, StateStore
 from .io.subprocesses import run_producer, run_validator
 
 log = logging.getLogger("collab_tui")
-
-_ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-
 
 def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
@@ -43,18 +40,12 @@ def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _ai_id(text: str) -> str:
-    if not 1 <= len(text) <= 64 or not set(text) <= _ID_CHARS:
-        raise argparse.ArgumentTypeError(f"trainer id must be 1-64 characters of A-Z a-z 0-9 _ . -, got {text!r}")
-    return text
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="collab-tui",
         description="Run a trust-aware collaboration trainer: in the terminal UI, headless, or as a demo.",
         epilog="Examples:  collab-tui --demo    |    collab-tui AI_Node_1 networking secret1 --trust-threshold 0.6")
-    p.add_argument("ai_id", nargs="?", type=_ai_id, help="this trainer's id (e.g. AI_Node_1)")
+    p.add_argument("ai_id", nargs="?", type=_flag(parse_ai_id), help="this trainer's id (e.g. AI_Node_1)")
     p.add_argument("specialization", nargs="?", help="this trainer's specialization (default: from config, 'general')")
     p.add_argument("token", nargs="?", help="hub token (default: from config / $COLLAB_HUB_TOKEN)")
     p.add_argument("--hub", type=_flag(parse_hub_url), metavar="URL", help="hub URL, e.g. ws://127.0.0.1:6000/")

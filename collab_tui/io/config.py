@@ -50,6 +50,7 @@ __all__ = [
     "hub_url_parts",
     "load_config",
     "parse_hold_seconds",
+    "parse_ai_id",
     "parse_hub_url",
     "parse_unit_interval",
     "read_toml_file",
@@ -527,10 +528,16 @@ def default_config_path() -> Path:
     return base / "config.toml"
 
 
+def parse_ai_id(text: str, name: str = "trainer id") -> str:
+    """A trainer id as the hub accepts it: 1-64 characters of A-Z a-z 0-9 _ . -."""
+    if not isinstance(text, str) or not _AI_ID.fullmatch(text):
+        raise ConfigError(f"{name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got {text!r}")
+    return text
+
+
 def default_state_path(ai_id: str) -> Path:
     """``$COLLAB_TUI_HOME/<ai_id>.state.toml`` if set, else the user's state dir."""
-    if not isinstance(ai_id, str) or not _AI_ID.fullmatch(ai_id):
-        raise ConfigError(f"trainer id must be 1-64 characters of A-Z a-z 0-9 _ . -, got {ai_id!r}")
+    parse_ai_id(ai_id)
     home = _home_override()
     base = home if home is not None else Path(user_state_dir(APP_NAME))
     return base / f"{ai_id}.state.toml"
