@@ -144,6 +144,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def join_all(procs) -> None:
+    for p in procs:
+        p.join(30)
+
+
+def kill_stragglers(procs) -> None:
+    """Client processes still running after a failed phase are killed, never left behind."""
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -337,12 +349,9 @@ def measure_throughput(kind: str, a: dict, servers=None, extra_cpu_pids=()) -> d
             }
             if phase == "directed":
                 barrier.wait(timeout=60)  # start broadcast
-        for p in procs:
-            p.join(30)
+        join_all(procs)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
+        kill_stragglers(procs)
         if own:
             stop_server(servers[0][0], servers[0][1])
     return out
@@ -444,12 +453,9 @@ def measure_memory(kind: str, a: dict) -> dict:
         barrier.wait(timeout=300)
         after = rss_bytes(proc.pid)
         barrier.wait(timeout=60)
-        for p in procs:
-            p.join(30)
+        join_all(procs)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
+        kill_stragglers(procs)
         stop_server(proc, pipe)
     n = a["memory_trainers"]
     return {"before_mib": before / 2**20, "after_mib": after / 2**20, "per_conn_kib": (after - before) / n / 1024}
