@@ -144,6 +144,9 @@ class NetworkedKernelTrainer:
         self.shared_knowledge: dict[str, Any] = {"benchmarks": OrderedDict()}
         self._component_bytes = 0
         self.joined = False
+        # A TRAINING_SYNC split over several frames (``more``): the union so far.
+        self._sync_pending = False
+        self._sync_active: list[str] = []
         self.now = 0.0
 
     # ------------------------------------------------------------------
@@ -248,6 +251,7 @@ class NetworkedKernelTrainer:
         self.now = now
         self.joined = False
         self.online.clear()
+        self._sync_pending, self._sync_active = False, []
         return []
 
     # ------------------------------------------------------------------
@@ -268,11 +272,19 @@ class NetworkedKernelTrainer:
             return [ProtocolProblem(message.sender_id, f"{message.type}: {exc}")]
 
     def _handle_training_sync(self, message: wire.NetworkMessage) -> list:
-        """TRAINING_SYNC answers our HELLO: cache every peer's specialization."""
+        """TRAINING_SYNC answers our HELLO: cache every peer's specialization.
+
+        When the trainers online do not fit in one frame, the hub sends several in a row
+        with ``more: true`` on all but the last (PROTOCOL.md, Joining 3): we take the
+        union, and count as joined (presence complete) only after the last one.
+        """
         out: list = []
-        self.joined = True
-        active = [a for a in message.payload.get("active_ais", []) if isinstance(a, str)]
-        self.online = set(active)
+        if not self._sync_pending:
+            self.online = set()
+            self._sync_active = []
+        active = [a for a in message.payload.get("active_ais", []) or [] if isinstance(a, str)]
+        self._sync_active.extend(active)
+        self.online.update(active)
         for entry in message.payload.get("collaboration_opportunities", []) or []:
             parsed = wire.parse_peer(entry)
             if parsed:
@@ -280,7 +292,12 @@ class NetworkedKernelTrainer:
                 self.known_ai_info[ai_id] = info
                 self.online.add(ai_id)
                 out.append(PeerChanged(ai_id, info, True))
-        return [Joined(active), *out]
+        self._sync_pending = message.payload.get("more") is True
+        if self._sync_pending:
+            return out
+        self.joined = True
+        active_all, self._sync_active = list(dict.fromkeys(self._sync_active)), []
+        return [Joined(active_all), *out]
 
     def _handle_peer_joined(self, message: wire.NetworkMessage) -> list:
         parsed = wire.parse_peer(message.payload)
