@@ -23,6 +23,7 @@ from .core.events import ResponseReceived
 from .core.policy import Decision, RequestContext, SeedPolicy
 from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
+from .io.logs import configure_logging
 from .io.runner import TrainerRunner
 
 log = logging.getLogger(__name__)
@@ -233,8 +234,8 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(message)s")
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                      fmt="%(asctime)s %(name)s %(message)s")
     try:
         return asyncio.run(_main(args))
     except ValueError as exc:

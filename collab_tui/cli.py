@@ -19,17 +19,21 @@ from typing import Any, Callable
 
 from .core import events as ev
 from .core.hardened import make_policy
+from .core.text import peer_text
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import (
     ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_ai_id, parse_hold_seconds,
     parse_hub_url, parse_unit_interval, resolve_token,
 )
 from .io.config_file import ConfigFile
+from .io.logs import configure_logging
 from .io.runner import TrainerRunner
 from .io.state import StateSaver, StateStore
 from .io.subprocesses import run_producer, run_validator
 
 log = logging.getLogger("collab_tui")
+#: A headless line carries a few peer fields of at most 1,024 characters each.
+MAX_HEADLESS_LINE = 4096
 
 def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
@@ -151,7 +155,9 @@ class HeadlessPrinter:
         for event in events:
             line = event.describe()
             if line:
-                print(f"{stamp} {line}", file=self.stream, flush=True)
+                # describe() already cleans each peer field; the whole line once more, so
+                # that no event type can ever bring a control sequence to the terminal.
+                print(f"{stamp} {peer_text(line, MAX_HEADLESS_LINE)}", file=self.stream, flush=True)
 
 
 async def run_headless(setup: Setup, stop: asyncio.Event, printer: HeadlessPrinter | None = None) -> int:
@@ -189,8 +195,7 @@ async def _headless_main(setup: Setup) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, stream=sys.stderr)
     if args.demo:
         from .demo import main as demo_main
         return demo_main(args)
@@ -236,11 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def log_to_file(path: Path, level: str) -> Path:
     """While the TUI owns the terminal, log lines go to a file instead of the screen."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
     path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=path, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level, path=path)
     return path
 
 

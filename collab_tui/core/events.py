@@ -12,6 +12,7 @@ from typing import Any
 from .policy import Decision
 from .reputation import ScoreChange
 from .sessions import CollaborationSession, IncomingRequest, OutgoingRequest
+from .text import peer_text as _t
 from .wire import NetworkMessage
 
 
@@ -20,7 +21,11 @@ class Action:
 
 
 class Event:
-    """Something that happened, for observers. ``describe()`` is its one-line log form."""
+    """Something that happened, for observers. ``describe()`` is its one-line log form.
+
+    Every string a peer chose (ids, types, features, reasons, details) goes through
+    :func:`~collab_tui.core.text.peer_text` (``_t``) on its way into that line.
+    """
 
     def describe(self) -> str | None:
         return None
@@ -72,8 +77,8 @@ class PeerChanged(Event):
     def describe(self) -> str:
         if self.online:
             spec = (self.info or {}).get("specialization", "?")
-            return f"peer {self.peer} joined ({spec})"
-        return f"peer {self.peer} left"
+            return f"peer {_t(self.peer, 64)} joined ({_t(spec, 64)})"
+        return f"peer {_t(self.peer, 64)} left"
 
 
 @dataclass(slots=True)
@@ -83,8 +88,8 @@ class DecisionMade(Event):
     def describe(self) -> str:
         r, d = self.incoming, self.incoming.decision
         held = f" (held {r.hold_until - r.received_at:.0f} s)" if r.hold_until is not None else ""
-        return (f"request {r.request_id[:8]} from {r.initiator} [{r.collaboration_type}] "
-                f"score {d.score:.2f}: {'✓ ACCEPT' if d.accept else '✗ REJECT'} — {d.reason}{held}")
+        return (f"request {_t(r.request_id[:8])} from {_t(r.initiator, 64)} [{_t(r.collaboration_type, 64)}] "
+                f"score {d.score:.2f}: {'✓ ACCEPT' if d.accept else '✗ REJECT'} — {_t(d.reason)}{held}")
 
 
 @dataclass(slots=True)
@@ -95,7 +100,7 @@ class ResponseSent(Event):
     def describe(self) -> str | None:
         if not self.incoming.overridden:
             return None
-        return (f"override: request {self.incoming.request_id[:8]} from {self.incoming.initiator} "
+        return (f"override: request {_t(self.incoming.request_id[:8])} from {_t(self.incoming.initiator, 64)} "
                 f"now {'✓ ACCEPT' if self.decision.accept else '✗ REJECT'}")
 
 
@@ -105,7 +110,8 @@ class RequestSent(Event):
 
     def describe(self) -> str:
         o = self.outgoing
-        return f"sent request {o.request_id[:8]} [{o.collaboration_type}] {o.feature!r}, deadline {o.deadline_s:g} s"
+        return (f"sent request {o.request_id[:8]} [{_t(o.collaboration_type, 64)}] {_t(o.feature)!r}, "
+                f"deadline {o.deadline_s:g} s")
 
 
 @dataclass(slots=True)
@@ -119,7 +125,8 @@ class ResponseReceived(Event):
     def describe(self) -> str:
         verdict = "✓ ACCEPT" if self.accepted else "✗ REJECT"
         by = " (operator override)" if self.overridden else ""
-        return f"{self.peer} answered request {self.outgoing.request_id[:8]}: {verdict}{by} — {self.reason}"
+        return (f"{_t(self.peer, 64)} answered request {self.outgoing.request_id[:8]}: {verdict}{by} — "
+                f"{_t(self.reason)}")
 
 
 @dataclass(slots=True)
@@ -130,7 +137,8 @@ class SessionChanged(Event):
         s = self.session
         if s.status in ("active",):
             return None
-        return f"session {s.request_id[:8]} with {s.peer} ({s.role}): {s.status}{' — ' + s.detail if s.detail else ''}"
+        detail = f" — {_t(s.detail)}" if s.detail else ""
+        return f"session {_t(s.request_id[:8])} with {_t(s.peer, 64)} ({s.role}): {s.status}{detail}"
 
 
 @dataclass(slots=True)
@@ -140,7 +148,7 @@ class ComponentReceived(Event):
 
     def describe(self) -> str:
         r = self.record
-        return f"component {self.key} from {r['source']}: {r['validation']} — {r['reason']}"
+        return f"component {_t(self.key, 200)} from {_t(r['source'], 64)}: {r['validation']} — {_t(r['reason'])}"
 
 
 @dataclass(slots=True)
@@ -149,7 +157,7 @@ class ReputationChanged(Event):
 
     def describe(self) -> str:
         c = self.change
-        return f"reputation of {c.peer}: {c.old:.2f} → {c.new:.2f} ({c.outcome}: {c.reason})"
+        return f"reputation of {_t(c.peer, 64)}: {c.old:.2f} → {c.new:.2f} ({c.outcome}: {_t(c.reason)})"
 
 
 @dataclass(slots=True)
@@ -158,7 +166,7 @@ class ProtocolProblem(Event):
     detail: str
 
     def describe(self) -> str:
-        return f"ignored a frame from {self.peer}: {self.detail}"
+        return f"ignored a frame from {_t(self.peer, 64)}: {_t(self.detail)}"
 
 
 @dataclass(slots=True)
@@ -167,7 +175,7 @@ class HubError(Event):
     detail: str
 
     def describe(self) -> str:
-        return f"hub error {self.code}: {self.detail}"
+        return f"hub error {_t(self.code, 64)}: {_t(self.detail)}"
 
 
 @dataclass(slots=True)
