@@ -27,6 +27,7 @@ from .io.config import (
 )
 from .io.config_file import ConfigFile
 from .io.logs import configure_logging
+from .io.paths import check_file_path
 from .io.runner import TrainerRunner
 from .io.state import StateSaver, StateStore
 from .io.subprocesses import run_producer, run_validator
@@ -202,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ai_id:
         parser.error("give this trainer's id (e.g. collab-tui AI_Node_1 networking TOKEN), or use --demo")
     config_path = args.config or default_config_path()
+    state_path = args.state or default_state_path(args.ai_id)
+    try:
+        check_file_path(config_path, "--config" if args.config else "config file")
+        check_file_path(state_path, "--state" if args.state else "state file")
+    except ConfigError as exc:
+        print(f"collab-tui: {exc}", file=sys.stderr)
+        return 2
     loaded = load_config(config_path)
     for problem in loaded.problems:
         print(f"collab-tui: {problem}", file=sys.stderr)
@@ -217,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         setup = build_trainer(args.ai_id, config, config_path, url=config.hub.url, token=token,
-                              state_path=args.state)
+                              state_path=state_path)
     except (ConfigError, ValueError) as exc:
         print(f"collab-tui: {exc}", file=sys.stderr)
         return 2
@@ -226,17 +234,26 @@ def main(argv: list[str] | None = None) -> int:
     setup.problems = [*loaded.problems, *setup.problems]
     if args.headless:
         try:
-            return asyncio.run(_headless_main(setup))
+            code = asyncio.run(_headless_main(setup))
         except KeyboardInterrupt:
-            return 130
-    log_file = log_to_file((args.state or default_state_path(args.ai_id)).parent / "collab-tui.log",
+            code = 130
+        return _report_save_error(setup, code)
+    log_file = log_to_file(state_path.parent / "collab-tui.log",
                            args.log_level)
     from .ui.app import run_tui
     run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme, problems=setup.problems)
     if setup.runner.status.state == "refused":
         print(f"collab-tui: {setup.runner.status.describe(setup.runner.now())} (log: {log_file})", file=sys.stderr)
-        return 1
-    return 0
+        return _report_save_error(setup, 1)
+    return _report_save_error(setup, 0)
+
+
+def _report_save_error(setup: Setup, code: int) -> int:
+    """A state save that failed at exit: one line, exit 1 (the previous file was kept)."""
+    if setup.runner.save_error:
+        print(f"collab-tui: {setup.runner.save_error}", file=sys.stderr)
+        return code or 1
+    return code
 
 
 def log_to_file(path: Path, level: str) -> Path:

@@ -83,6 +83,8 @@ class TrainerRunner:
         self.started = False
         self._jobs = asyncio.Semaphore(MAX_CONCURRENT_JOBS)
         self._saver_closed = False
+        #: One line for the operator when the save at stop failed (None: saved, or nothing to save).
+        self.save_error: str | None = None
         self.stopped = asyncio.Event()
 
     # ---- observers -----------------------------------------------------
@@ -130,7 +132,14 @@ class TrainerRunner:
         if self.state_saver is not None and not self._saver_closed:
             self._saver_closed = True
             self.state_saver.mark_dirty(self.trainer.export_state)  # quitting always saves
-            await self.state_saver.aclose()
+            try:
+                await self.state_saver.aclose()
+            except Exception as exc:  # reported in one line; the previous file is untouched
+                path = self.state_saver.store.path
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.save_error = (f"could not save reputation state to {path}: {reason}; "
+                                   f"the previous state file is kept")
+                log.error("%s", self.save_error)
         self.stopped.set()
 
     # ---- operator commands (raise CommandError when impossible) --------
