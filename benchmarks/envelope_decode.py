@@ -3,7 +3,7 @@
 Each variant does what the hub does per relayed frame: decode, check the envelope's
 fields and types (payload must be an object), stamp sender_id, re-encode.
 
-    /work/venv/bin/python benchmarks/envelope_decode.py [--n 200000]
+    python benchmarks/envelope_decode.py [--n 200000]
 """
 
 from __future__ import annotations

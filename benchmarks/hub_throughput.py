@@ -28,9 +28,9 @@ directed and broadcast phases twice in one run: once with every trainer's partne
 on its own hub ("within"), once with every partner on the other hub ("across", each
 frame goes through Redis). The ratio across/within is printed with p50/p99 latency.
 
-    /work/venv/bin/python benchmarks/hub_throughput.py            # defaults below
-    /work/venv/bin/python benchmarks/hub_throughput.py --trainers 50 --memory-trainers 200
-    /work/venv/bin/python benchmarks/hub_throughput.py --two-hub-only
+    python benchmarks/hub_throughput.py            # defaults below
+    python benchmarks/hub_throughput.py --trainers 50 --memory-trainers 200
+    python benchmarks/hub_throughput.py --two-hub-only
 """
 
 from __future__ import annotations
