@@ -9,6 +9,8 @@ from .policy import Decision
 # Incoming request statuses
 HELD = "held"            # automatic verdict waiting out the operator's hold window
 ANSWERED = "answered"    # verdict sent
+LAPSED = "lapsed"        # the request's deadline came while its verdict was held: answered as expired
+RULE_LAPSED = "lapsed"   # the rule of the verdict in force on a lapsed request
 
 # Session statuses
 ACTIVE = "active"            # running: the responder is producing / the initiator awaits a component
@@ -113,3 +115,23 @@ class OutgoingRequest(_ItemAccess):
     @property
     def accepted_by(self) -> list[str]:
         return [p for p, r in self.responses.items() if r.accepted]
+
+
+def held_until(received_at: float, hold_s: float, deadline_at: float) -> float:
+    """When a held verdict is due: the hold window's end, never later than the request's deadline."""
+    return min(received_at + hold_s, deadline_at)
+
+
+def hold_warning(hold_s: float, deadlines_s: list[float]) -> str | None:
+    """A warning when the hold window outlasts deadlines being seen (None when it does not).
+
+    ``deadlines_s`` are the deadlines of recent requests: a held verdict on a request whose
+    deadline is shorter than the hold is answered as expired, never with the verdict.
+    """
+    if hold_s <= 0 or not deadlines_s:
+        return None
+    shorter = sorted(d for d in deadlines_s if d <= hold_s)
+    if not shorter:
+        return None
+    return (f"hold {hold_s:g} s is at least the deadline of {len(shorter)} of the last {len(deadlines_s)} "
+            f"request(s) (shortest {shorter[0]:g} s): those would lapse unanswered while held")

@@ -21,8 +21,9 @@ from .events import (
 from .policy import DEADLINE_MISSED, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
 from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
 from .sessions import (
-    ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR,
-    RESPONDER, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
+    ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR, LAPSED,
+    RESPONDER, RULE_LAPSED, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
+    held_until,
 )
 
 #: How many finished records of each kind are kept in memory (the feed is bounded).
@@ -176,8 +177,13 @@ class NetworkedKernelTrainer:
         return float(value)
 
     def configure(self, *, trust_threshold: float | None = None, reputation_alpha: float | None = None,
-                  hold_s: float | None = None) -> list:
-        """Apply new settings at once (validated first, all or nothing)."""
+                  hold_s: float | None = None, now: float | None = None) -> list:
+        """Apply new settings at once (validated first, all or nothing).
+
+        A shorter hold window applies to what is held now: each held verdict is due at
+        the earlier of its current time and its arrival plus the new window; those due
+        by ``now`` are sent at once (so a hold of 0 releases everything held).
+        """
         if trust_threshold is not None:
             check_unit("trust threshold", trust_threshold)
         if reputation_alpha is not None:
@@ -188,9 +194,19 @@ class NetworkedKernelTrainer:
             self.trust_threshold = trust_threshold
         if reputation_alpha is not None:
             self.reputation_alpha = reputation_alpha
+        out: list = [SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)]
         if hold_s is not None:
             self.hold_s = float(hold_s)
-        return [SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)]
+            out[0] = SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)
+            if now is not None:
+                self.now = now
+            for record in list(self.incoming.values()):
+                if record.status != HELD or record.hold_until is None:
+                    continue
+                record.hold_until = min(record.hold_until,
+                                        held_until(record.received_at, self.hold_s, record.deadline_at))
+            out += self.tick(self.now)
+        return out
 
     # ------------------------------------------------------------------
     # The seed's seam
@@ -234,8 +250,15 @@ class NetworkedKernelTrainer:
         return self.known_ai_info.get(ai_id)
 
     def active_session_count(self) -> int:
-        """Sessions in which we are producing for someone, plus held accepts."""
-        return self.collaboration_sessions.active_responders() + len(self._held_accepts)
+        """Sessions in which we are producing for someone, plus held accepts still before their deadline.
+
+        A held accept whose deadline has passed is not counted even before ``tick`` answers
+        it as lapsed (at most ``max_active_sessions`` accepts are held, so this stays short).
+        """
+        now = self.now
+        incoming = self.incoming
+        held = sum(1 for key in self._held_accepts if key in incoming and now < incoming[key].deadline_at)
+        return self.collaboration_sessions.active_responders() + held
 
     # ------------------------------------------------------------------
     # Connection
@@ -338,11 +361,22 @@ class NetworkedKernelTrainer:
         self._prune(self.incoming, lambda r: r.status != HELD)
         if self.hold_s > 0:
             record.status = HELD
-            record.hold_until = self.now + self.hold_s
+            record.hold_until = held_until(self.now, self.hold_s, record.deadline_at)
             if decision.accept:
                 self._held_accepts.add(key)
             return [DecisionMade(record)]
         return [DecisionMade(record), *self._send_verdict(record)]
+
+    def _lapse(self, record: IncomingRequest) -> list:
+        """The deadline came while the verdict was held: answer that it expired, start nothing."""
+        record.status = LAPSED
+        self._held_accepts.discard(record.key)
+        reason = (f"expired: the deadline ({record.deadline_s:g} s) passed while the verdict was held "
+                  f"(automatic verdict: {record.verdict.verdict} — {record.verdict.reason})")
+        record.verdict = Decision(False, RULE_LAPSED, reason, record.decision.score, record.decision.threshold)
+        return [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
+            "request_id": record.request_id, "accepted": False, "reason": reason, "overridden": False,
+        }, self.now, recipient_id=record.initiator)), ResponseSent(record, record.verdict)]
 
     def _send_verdict(self, record: IncomingRequest) -> list:
         """Send the verdict in force, and start or cancel the session it implies."""
@@ -402,6 +436,8 @@ class NetworkedKernelTrainer:
         if record is None:
             raise CommandError("no such request")
         session = self.collaboration_sessions.get(record.session_key) if record.session_key else None
+        if record.status == LAPSED:
+            raise CommandError("too late: the request's deadline passed while its verdict was held")
         if record.verdict.accept == accept and record.status == ANSWERED:
             raise CommandError(f"already {'accepted' if accept else 'rejected'}")
         if not accept and session is not None and session.status in FINISHED - {CANCELLED}:
@@ -597,7 +633,10 @@ class NetworkedKernelTrainer:
         for record in list(self.incoming.values()):
             if record.status == HELD and record.hold_until is not None and now >= record.hold_until:
                 record.hold_until = None
-                out += self._send_verdict(record)
+                if now >= record.deadline_at:
+                    out += self._lapse(record)
+                else:
+                    out += self._send_verdict(record)
         for session in list(self.collaboration_sessions.values()):
             if session.status != ACTIVE or now < session.deadline_at:
                 continue

@@ -163,10 +163,12 @@ class TrainerRunner:
                   hold_s: float | None = None) -> None:
         try:
             actions = self.trainer.configure(trust_threshold=trust_threshold,
-                                             reputation_alpha=reputation_alpha, hold_s=hold_s)
+                                             reputation_alpha=reputation_alpha, hold_s=hold_s, now=self.now())
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self._carry_out(actions)
+        if hold_s is not None and self.started:
+            self._schedule(self.trainer.next_deadline())  # a shorter hold brings held verdicts forward
 
     def feed(self, frame: dict[str, Any] | str) -> None:
         """Process a frame as if the hub had sent it (tests, benchmarks)."""

@@ -276,3 +276,79 @@ def test_component_store_is_bounded_by_count_and_bytes(monkeypatch):
     assert "u9" in bench and "u0" not in bench  # the oldest go first
     t.validation_finished("being-validated", "pass", "", False, 20.0)
     assert t.reputation["B"] == 0.65
+
+
+# ---- holds and deadlines ------------------------------------------------------
+
+def test_hold_longer_than_the_deadline_is_capped_at_the_deadline():
+    t = make(hold_s=30.0)
+    t.handle(request("B", "r1", deadline=10.0), 1.0)
+    record = t.incoming["B/r1"]
+    assert record.hold_until == 11.0 and t.next_deadline() == 11.0
+
+
+def test_held_verdict_at_its_deadline_is_answered_as_expired_and_stops_counting():
+    t = make(hold_s=30.0, max_active_sessions=1)
+    t.handle(request("B", "r1", deadline=10.0), 1.0)
+    assert t.active_session_count() == 1
+    # Before tick runs, a held accept past its deadline already no longer counts.
+    t.now = 11.0
+    assert t.active_session_count() == 0
+    out = t.tick(11.0)
+    [resp] = sent(out)
+    assert resp["payload"]["accepted"] is False
+    assert resp["payload"]["reason"].startswith("expired: the deadline (10 s) passed while the verdict was held")
+    record = t.incoming["B/r1"]
+    assert record.status == "lapsed" and record.verdict.rule == "lapsed" and not record.verdict.accept
+    assert record.decision.accept  # the automatic verdict is kept for the record
+    assert not any(type(i).__name__ == "Produce" for i in out)
+    assert t.active_session_count() == 0
+    with pytest.raises(CommandError, match="too late"):
+        t.override("B/r1", True, 11.5)
+
+
+def test_expired_holds_do_not_refuse_honest_peers_at_capacity():
+    t = make(hold_s=30.0, max_active_sessions=1)
+    t.handle(request("B", "r1", deadline=5.0), 1.0)
+    d = t.handle(request("C", "r2", deadline=60.0), 2.0)[0].incoming.decision
+    assert not d.accept and d.reason.startswith("at capacity: 1 of 1")
+    out = t.handle(request("C", "r3", deadline=60.0), 7.0)  # r1's deadline (6.0) has passed
+    assert out[0].incoming.decision.accept
+
+
+def test_lowering_the_hold_applies_to_what_is_held_now():
+    t = make(hold_s=30.0)
+    t.handle(request("B", "r1", deadline=60.0), 1.0)
+    t.handle(request("C", "r2", deadline=60.0), 10.0)
+    out = t.configure(hold_s=5.0, now=12.0)
+    # r1 arrived at 1.0: 1 + 5 ≤ 12, sent now; r2 arrived at 10.0: due at 15.0
+    assert [f["recipient_id"] for f in sent(out)] == ["B"]
+    assert t.incoming["B/r1"].status == "answered" and t.incoming["C/r2"].hold_until == 15.0
+    assert t.next_deadline() == 15.0
+
+
+def test_hold_zero_releases_everything_held():
+    t = make(hold_s=30.0)
+    t.handle(request("B", "r1", deadline=60.0), 1.0)
+    t.handle(request("C", "r2", deadline=60.0), 2.0)
+    out = t.configure(hold_s=0, now=3.0)
+    assert sorted(f["recipient_id"] for f in sent(out)) == ["B", "C"]
+    assert all(r.status == "answered" for r in t.incoming.values())
+    assert t.next_deadline() is not None  # the sessions it started run to their deadlines
+
+
+def test_raising_the_hold_does_not_extend_what_is_held():
+    t = make(hold_s=5.0)
+    t.handle(request("B", "r1", deadline=60.0), 1.0)
+    t.configure(hold_s=50.0, now=2.0)
+    assert t.incoming["B/r1"].hold_until == 6.0
+
+
+def test_hold_warning_names_the_deadlines_it_outlasts():
+    from collab_tui.core.sessions import hold_warning
+    assert hold_warning(0, [4.0, 10.0]) is None
+    assert hold_warning(3, [4.0, 10.0]) is None
+    assert hold_warning(5, []) is None
+    warning = hold_warning(12, [4.0, 10.0, 30.0])
+    assert warning == ("hold 12 s is at least the deadline of 2 of the last 3 request(s) (shortest 4 s): "
+                       "those would lapse unanswered while held")
