@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from .core import events as ev
 from .core.hardened import make_policy
@@ -45,8 +45,21 @@ def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
+class _Parser(argparse.ArgumentParser):
+    """Flag errors on one line, naming the flag once, without the usage block."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        # argparse says "argument --alpha: --alpha must be ..."; keep the flag's name once.
+        if message.startswith("argument "):
+            head, sep, rest = message.partition(": ")
+            flag = head[len("argument "):].split("/")[-1]
+            if sep and rest.startswith(flag):
+                message = rest
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="collab-tui",
         description="Run a trust-aware collaboration trainer: in the terminal UI, headless, or as a demo.",
         epilog="Examples:  collab-tui --demo    |    collab-tui AI_Node_1 networking secret1 --trust-threshold 0.6")
@@ -145,7 +158,12 @@ def apply_flags(config: TrainerConfig, args: argparse.Namespace) -> TrainerConfi
 
 
 class HeadlessPrinter:
-    """One line per request, decision (with its reason), outcome and reputation change."""
+    """One line per request, decision (with its reason), outcome and reputation change.
+
+    A bad delivery is one line: the component, why it failed and what it cost its sender
+    (the session's failure and the reputation change it caused are folded into it).
+    Every peer string goes through ``peer_text``.
+    """
 
     def __init__(self, stream: Any = None, clock: Callable[[], float] = time.time) -> None:
         self.stream = stream or sys.stdout
@@ -153,12 +171,51 @@ class HeadlessPrinter:
 
     def __call__(self, events: list[ev.Event]) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        for event in events:
-            line = event.describe()
-            if line:
-                # describe() already cleans each peer field; the whole line once more, so
-                # that no event type can ever bring a control sequence to the terminal.
-                print(f"{stamp} {peer_text(line, MAX_HEADLESS_LINE)}", file=self.stream, flush=True)
+        for line in headless_lines(events):
+            print(f"{stamp} {line}", file=self.stream, flush=True)
+
+
+def headless_lines(events: list[ev.Event]) -> list[str]:
+    """The lines a batch of events prints: one per event, one per bad delivery."""
+    failed = {e.key: e for e in events
+              if isinstance(e, ev.ComponentReceived) and e.record.get("validation") == "failed"}
+    folded: dict[str, str] = {}     # peer -> the failed component line its reputation change joins
+    lines: list[str | None] = []
+    where: dict[str, int] = {}
+    for event in events:
+        if isinstance(event, ev.SessionChanged) and event.session.component_key in failed:
+            continue                # said by the component's own line
+        if isinstance(event, ev.ComponentReceived) and event.key in failed:
+            where[event.record["source"]] = len(lines)
+            folded[event.record["source"]] = event.key
+        if isinstance(event, ev.ReputationChanged) and event.change.peer in folded \
+                and not event.change.reason.startswith("marked"):
+            i = where[event.change.peer]
+            c = event.change
+            lines[i] = f"{lines[i]} · reputation of {peer_text(c.peer)}: {c.old:.2f} → {c.new:.2f}"
+            del folded[event.change.peer]
+            continue
+        line = event.describe()
+        # describe() already cleans each peer field; the whole line once more, so
+        # that no event type can ever bring a control sequence to the terminal.
+        lines.append(peer_text(line, MAX_HEADLESS_LINE) if line else None)
+    return [line for line in lines if line]
+
+
+def headless_summary(trainer: NetworkedKernelTrainer) -> list[str]:
+    """What a headless run did, printed once at exit."""
+    incoming = list(trainer.incoming.values())
+    accepted = sum(1 for r in incoming if r.verdict.accept)
+    components = list(trainer.shared_knowledge["benchmarks"].values())
+    failed = sum(1 for c in components if c["validation"] == "failed")
+    lines = [f"summary: {len(incoming)} request(s) received (✓ {accepted} ✗ {len(incoming) - accepted}), "
+             f"{len(trainer.outgoing)} sent, {len(components)} component(s) received "
+             f"({len(components) - failed} passed, {failed} failed)"]
+    book = trainer.book
+    peers = sorted(book.known(), key=lambda p: -book.score(p))
+    if peers:
+        lines.append("reputation: " + ", ".join(f"{peer_text(p)} {book.score(p):.2f}" for p in peers))
+    return lines
 
 
 async def run_headless(setup: Setup, stop: asyncio.Event, printer: HeadlessPrinter | None = None) -> int:
@@ -172,6 +229,9 @@ async def run_headless(setup: Setup, stop: asyncio.Event, printer: HeadlessPrint
     ended.cancel()
     refused = runner.status.state == "refused"
     await runner.stop()
+    out = getattr(printer, "stream", None) or sys.stdout
+    for line in headless_summary(runner.trainer):
+        print(line, file=out, flush=True)
     if refused:
         print(f"collab-tui: {runner.status.describe(runner.now())}", file=sys.stderr)
         return 1
@@ -180,7 +240,7 @@ async def run_headless(setup: Setup, stop: asyncio.Event, printer: HeadlessPrint
 
 def _install_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -96,7 +97,7 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
             return await run_headless(setup, stop, HeadlessPrinter())
         from .ui.app import CollabApp
         app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme,
-                        problems=setup.problems)
+                        problems=setup.problems, handle_signals=True)
         await app.run_async()
         return 0
     finally:
@@ -117,3 +118,8 @@ def main(args: argparse.Namespace) -> int:
         return asyncio.run(_run(args, config, config_path, home, list(loaded.problems)))
     except KeyboardInterrupt:
         return 130
+    finally:
+        if not keep:
+            # A throwaway home: nothing of the demo is left in the temp dir.
+            logging.shutdown()
+            shutil.rmtree(home, ignore_errors=True)

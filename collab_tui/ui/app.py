@@ -6,9 +6,10 @@ chosen one and the live settings are written back to the config file.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
-
 import logging
+import signal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -32,13 +33,24 @@ class CollabApp(App[None]):
     TITLE = "collab-tui"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (state saved)"),
+        # Like htop and k9s: ctrl+c quits (state saved), instead of Textual's "press ctrl+q" hint.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, system=True),
     ]
+    #: Signals that end the app the way ``q`` does: state saved, terminal restored, exit 0.
+    EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
     def __init__(self, runner: Any, config: TrainerConfig | None = None,
                  config_path: str | Path | None = None, theme: str | None = None,
                  clock: Callable[[], float] | None = None,
-                 theme_dirs: Iterable[Path] | None = None, problems: Iterable[str] = ()) -> None:
+                 theme_dirs: Iterable[Path] | None = None, problems: Iterable[str] = (),
+                 handle_signals: bool = False) -> None:
         super().__init__()
+        #: True when the app owns the process (``collab-tui``, the demo): SIGTERM, SIGHUP and
+        #: SIGINT then quit cleanly. Off under ``run_test``, where the test owns the loop.
+        self.handle_signals = handle_signals
+        self._signals_installed: list[int] = []
+        #: The signal that ended the app, if one did (for the exit message).
+        self.exit_signal: str | None = None
         self.runner = runner
         self.config = config or TrainerConfig()
         self.config_path = Path(config_path) if config_path is not None else None
@@ -72,6 +84,8 @@ class CollabApp(App[None]):
 
     # ---- lifecycle -------------------------------------------------------------
     async def on_mount(self) -> None:
+        if self.handle_signals:
+            self._install_signal_handlers()
         self._apply_keymap(self.config.keys)
         for message, severity in self._startup_notes:
             self.notify(message, severity=severity, timeout=10)
@@ -91,8 +105,31 @@ class CollabApp(App[None]):
         await self.stop_runner()
         self.exit()
 
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._on_exit_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._signals_installed.append(sig)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals_installed:
+            loop.remove_signal_handler(sig)
+        self._signals_installed.clear()
+
+    def _on_exit_signal(self, sig: int) -> None:
+        """SIGTERM / SIGHUP / SIGINT: quit as ``q`` does (runner stopped, state saved, terminal restored)."""
+        if self.exit_signal is None:
+            self.exit_signal = signal.Signals(sig).name
+            log.info("%s received: quitting (state saved)", self.exit_signal)
+            self.call_next(self.action_quit)
+
     async def on_unmount(self) -> None:
         await self.stop_runner()
+        self._remove_signal_handlers()
         gc.unfreeze()  # what was frozen at mount can be collected again once the app is gone
 
     async def stop_runner(self) -> None:
@@ -246,4 +283,5 @@ def _blend(foreground: str | None, background: str | None, factor: float) -> str
 def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,
             theme: str | None = None, problems: Iterable[str] = ()) -> None:
     """Run the TUI until the operator quits (the runner is stopped and its state saved)."""
-    CollabApp(runner, config=config, config_path=config_path, theme=theme, problems=problems).run()
+    CollabApp(runner, config=config, config_path=config_path, theme=theme, problems=problems,
+              handle_signals=True).run()

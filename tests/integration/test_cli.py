@@ -125,3 +125,56 @@ def test_collab_bots_refuses_bad_flags_clearly(args, needle):
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["A", "net", "tok", "--alpha", "abc"], "collab-tui: --alpha must be a number between 0 and 1, got 'abc'"),
+    (["A", "net", "tok", "--log-level", "LOUD"], "collab-tui: argument --log-level: invalid choice: 'LOUD'"),
+])
+def test_flag_errors_are_one_line(tmp_path, args, needle):
+    result = run_cli(*args, env_home=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(needle) and line.endswith("(see collab-tui --help)")
+    assert "usage:" not in result.stderr
+
+
+def test_headless_prints_a_bad_delivery_once_and_a_summary():
+    from collab_tui import NetworkedKernelTrainer
+    from collab_tui.cli import headless_lines, headless_summary
+    from collab_tui.core.components import build_component
+
+    t = NetworkedKernelTrainer("A", "networking")
+    t.handle({"type": "TRAINING_SYNC", "message_id": "m1", "sender_id": "hub", "recipient_id": "A",
+              "timestamp": 0.0, "payload": {"active_ais": ["M"], "global_knowledge_base": {},
+                                            "collaboration_opportunities": [
+                                                {"ai_id": "M", "specialization": "storage", "capabilities": []}]}},
+             0.0)
+    rid, _ = t.start_request("feature_development", "x", 30.0, 1.0)
+    t.handle({"type": "COLLABORATION_RESPONSE", "message_id": "m2", "sender_id": "M", "recipient_id": "A",
+              "timestamp": 0.0, "payload": {"request_id": rid, "accepted": True, "reason": "ok",
+                                            "overridden": False}}, 2.0)
+    bad = dict(build_component("c1", "comp", "1.0", "print(1)\n"), sha256="0" * 64)
+    events = [e for e in t.handle({"type": "OS_COMPONENT_SHARE", "message_id": "m3", "sender_id": "M",
+                                   "recipient_id": "A", "timestamp": 0.0,
+                                   "payload": {"request_id": rid, "component": bad,
+                                               "collaboration_complete": True}}, 3.0)
+              if hasattr(e, "describe")]
+    assert len([e for e in events if e.describe()]) == 3   # component, session, reputation
+    [line] = headless_lines(events)
+    assert line.startswith("component c1 from M: failed — ") and "sha256" in line
+    assert line.endswith("· reputation of M: 0.50 → 0.35")
+    summary = headless_summary(t)
+    assert summary[0] == ("summary: 0 request(s) received (✓ 0 ✗ 0), 1 sent, "
+                          "1 component(s) received (0 passed, 1 failed)")
+    assert summary[1] == "reputation: M 0.35"
+
+
+def test_demo_removes_its_temporary_home(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "COLLAB_TUI_HOME"}
+    env["TMPDIR"] = str(tmp_path)
+    result = subprocess.run([PY, "-m", "collab_tui.cli", "--demo", "--headless", "--demo-seconds", "2"],
+                            capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert "summary: " in result.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("collab-tui-demo-")]

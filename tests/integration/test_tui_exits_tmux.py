@@ -1,0 +1,59 @@
+"""Clean exits, tried in tmux: SIGTERM, SIGHUP and ctrl+c save state, restore the terminal, exit 0."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from .test_demo_tmux import tmux, wait_for_screen
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def _wait_for_file(path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # another process writes it; nothing to await here
+
+
+def _demo_pid(session: str) -> int:
+    pane_pid = tmux("display", "-p", "-t", session, "#{pane_pid}").strip()
+    children = subprocess.run(["pgrep", "-P", pane_pid], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "ctrl+c"])
+def test_demo_exits_cleanly(tmp_path, how):
+    session = f"collab-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "exit-code"
+    # After the app exits the shell waits on a fifo, so the pane stays open to be read.
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    command = (f"COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
+               f"echo $? > {shlex.quote(str(marker))}; read x < {shlex.quote(str(fifo))}")
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "sh", "-c", command)
+    try:
+        wait_for_screen(session, lambda s: "✓ ACCEPT" in s or "✗ REJECT" in s, 20, "a decision on screen")
+        assert tmux("display", "-p", "-t", session, "#{alternate_on}").strip() == "1"
+        if how == "ctrl+c":
+            tmux("send-keys", "-t", session, "C-c")
+        else:
+            os.kill(_demo_pid(session), getattr(signal, how))
+        _wait_for_file(marker, 15)
+        assert marker.exists(), f"the demo did not exit on {how}"
+        assert marker.read_text().strip() == "0"
+        # Terminal restored: alternate screen off, cursor shown.
+        assert tmux("display", "-p", "-t", session, "#{alternate_on}#{cursor_flag}").strip() == "01"
+        text = tmux("capture-pane", "-p", "-t", session)
+        assert "Terminated" not in text and "ctrl+q" not in text
+        assert (tmp_path / "you.state.toml").exists()  # state saved
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
