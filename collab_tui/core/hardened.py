@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .numbers import tell_apart
 from .policy import (
     COMPLEMENT_TYPES, RULE_CAPACITY, RULE_COMPLEMENT, RULE_FULL, RULE_TRUST, ComplementTable, Decision,
     RequestContext, SeedPolicy,
@@ -197,13 +198,14 @@ class HardenedPolicy:
         succ, fail = ctx.successes, ctx.failures
         n = succ + fail
         counts = f"{succ} of {n} succeeded"
+        sc, th = tell_apart(score, threshold)   # as many digits as make the comparison read true
 
         if n == 0:
             if score < threshold:
-                return self._refuse(ctx, RULE_TRUST, f"unknown peer: reputation {score:.2f} < threshold "
-                                                     f"{threshold:.2f}")
-            return self._accept(ctx, RULE_PROBATION, f"unknown peer on probation: reputation {score:.2f} "
-                                                     f"≥ {threshold:.2f}, no outcomes yet")
+                return self._refuse(ctx, RULE_TRUST, f"unknown peer: reputation {sc} < threshold "
+                                                     f"{th}")
+            return self._accept(ctx, RULE_PROBATION, f"unknown peer on probation: reputation {sc} "
+                                                     f"≥ {th}, no outcomes yet")
         w = self.weight(ctx)
         n_eff, s_eff = n * w, succ * w
         if n_eff < s.fade_below and score < threshold:
@@ -218,16 +220,16 @@ class HardenedPolicy:
         before = f"{succ} of {succ + base_f} succeeded before {run} failures in a row" if run else counts
         if odds < -s.refuse_odds:
             refusal = (RULE_EVIDENCE, f"record favours a {s.bad_rate:.0%} collaborator over a {s.good_rate:.0%} one: "
-                                      f"log-odds {odds:.2f} < -{s.refuse_odds:g} ({before})")
+                                      f"log-odds {tell_apart(odds, -s.refuse_odds)[0]} < -{s.refuse_odds:g} ({before})")
         if refusal is None:
             if score >= threshold:
-                return self._accept(ctx, RULE_TRUST, f"reputation {score:.2f} ≥ {threshold:.2f}; {counts}")
+                return self._accept(ctx, RULE_TRUST, f"reputation {sc} ≥ {th}; {counts}")
             forgive = self.forgive_line
             if odds >= forgive and succ > 0:
                 return self._accept(ctx, RULE_FORGIVEN,
-                                    f"reputation {score:.2f} < {threshold:.2f} forgiven: {before} "
+                                    f"reputation {sc} < {th} forgiven: {before} "
                                     f"(log-odds {odds:.2f} ≥ {forgive:g})")
-            refusal = (RULE_TRUST, f"reputation {score:.2f} < threshold {threshold:.2f}; {counts}")
+            refusal = (RULE_TRUST, f"reputation {sc} < threshold {th}; {counts}")
         wait = self.probe_wait(succ, fail, ctx.last_failure_missed_deadline)
         streak = ctx.failure_streak
         if wait is not None and succ > 0 and streak > s.outage_grace \

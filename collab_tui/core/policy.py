@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .numbers import tell_apart
+
 COMPLEMENT_TYPES = ("cross_specialization", "feature_development")
 GENERAL = "general"
 
@@ -101,10 +103,11 @@ class SeedPolicy:
 
     def decide(self, ctx: RequestContext) -> Decision:
         score, threshold = ctx.score, ctx.threshold
+        shown_score, shown_threshold = tell_apart(score, threshold)
         if score < threshold:
-            return Decision(False, RULE_TRUST, f"reputation {score:.2f} < threshold {threshold:.2f}",
+            return Decision(False, RULE_TRUST, f"reputation {shown_score} < threshold {shown_threshold}",
                             score, threshold)
-        trusted = f"reputation {score:.2f} ≥ {threshold:.2f}"
+        trusted = f"reputation {shown_score} ≥ {shown_threshold}"
         if ctx.collaboration_type in COMPLEMENT_TYPES and ctx.initiator_specialization is not None:
             theirs = ctx.initiator_specialization
             if self.complements.complements(ctx.our_specialization, theirs):
