@@ -7,6 +7,7 @@ task, reads a clock or touches a file.
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections import OrderedDict
 from typing import Any, Iterable
@@ -608,6 +609,30 @@ class NetworkedKernelTrainer:
         change = self._update_reputation(record["source"], good, f"marked {want} by operator", now)
         record["mark"], record["mark_change_id"] = want, change.change_id
         return [*out, ComponentReceived(component_key, record), ReputationChanged(change), StateChanged()]
+
+    def mark_preview(self, component_key: str, good: bool) -> tuple[str, float, float]:
+        """(source, score now, score after ``mark_component(component_key, good)``), changing nothing.
+
+        The mark is replayed on a copy of the source's record alone (an earlier opposite
+        mark undone first, as ``mark_component`` does), so the operator can be told the
+        consequence before confirming.
+        """
+        record = self.shared_knowledge["benchmarks"].get(component_key)
+        if record is None:
+            raise CommandError("no such component")
+        peer = record["source"]
+        trial = ReputationBook(self.book.alpha, self.book.history_size)
+        if peer in self.book.scores:
+            trial.scores[peer] = self.book.scores[peer]
+        if peer in self.book.records:
+            trial.records[peer] = copy.deepcopy(self.book.records[peer])
+        if record["mark"] is not None and record["mark"] != ("good" if good else "bad"):
+            try:
+                trial.undo(peer, record["mark_change_id"], "preview")
+            except LookupError:
+                pass
+        trial.update(peer, good, "preview")
+        return peer, self.book.score(peer), trial.score(peer)
 
     def unmark_component(self, component_key: str, now: float) -> list:
         self.now = now

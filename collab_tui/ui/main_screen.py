@@ -6,7 +6,7 @@ the runner are coalesced (``feed.Dirty``) and applied at most every ``FLUSH_INTE
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual import on
@@ -18,9 +18,12 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from ..core import events as ev
+from ..core.numbers import tell_apart
+from ..core.text import peer_text
 from ..core.trainer import CommandError
 from .feed import Dirty
 from .messages import FeedQueued
+from .screens.choice import ConfirmScreen, DeliveryPicker
 from .screens.details import DetailsScreen
 from .screens.forms import NewRequest, RequestForm, Settings, SettingsForm
 from .screens.help import HelpScreen, KeyHelp
@@ -192,7 +195,7 @@ class MainScreen(Screen[None]):
             return
         dirty, self.dirty = self.dirty, Dirty()
         for message, severity in dirty.notices:
-            self.notify(message, severity=severity)
+            self.notify(peer_text(message, 500), severity=severity, markup=False)
         self.status_line.problems += dirty.problems
         peers = self.reputation.peers() if dirty.all_peers else dirty.peers
         self._batch = _Batch(dirty, self.clock(), [
@@ -262,7 +265,11 @@ class MainScreen(Screen[None]):
             self._active = event.widget
 
     def _fail(self, message: str) -> None:
-        self.notify(message, severity="error", timeout=6)
+        self.notify(message, severity="error", timeout=6, markup=False)
+
+    def say(self, message: str, timeout: float | None = None) -> None:
+        """A notification whose text is shown as is (peer strings in it are already ``peer_text``)."""
+        self.notify(message, timeout=timeout, markup=False)
 
     # ---- overrides --------------------------------------------------------------
     def action_accept(self) -> None:
@@ -279,62 +286,100 @@ class MainScreen(Screen[None]):
         try:
             self.runner.override(record.key, accept)
         except CommandError as exc:
-            self._fail(f"Cannot {'accept' if accept else 'reject'} {record.request_id[:8]} "
-                       f"from {record.initiator}: {exc}")
+            self._fail(f"Cannot {'accept' if accept else 'reject'} {peer_text(record.request_id[:8])} "
+                       f"from {peer_text(record.initiator)}: {exc}")
             return
-        self.notify(f"{'✓ ACCEPT' if accept else '✗ REJECT'} sent to {record.initiator} "
-                    f"for {record.request_id[:8]} (operator override)")
+        self.say(f"{'✓ ACCEPT' if accept else '✗ REJECT'} sent to {peer_text(record.initiator)} "
+                 f"for {peer_text(record.request_id[:8])} (operator override)")
         self.requests.refresh_rows({incoming_row_key(record)})
         self.status_line.redraw()
 
     # ---- marks -----------------------------------------------------------------
-    def _target_component(self) -> str | None:
+    def _deliveries(self, o) -> list[str]:
+        """Every stored component delivered for our request ``o``, newest first."""
+        benchmarks = self.runner.trainer.shared_knowledge["benchmarks"]
+        keys = [key for key, record in benchmarks.items() if record.get("request_id") == o.request_id]
+        keys.reverse()
+        return keys
+
+    def _with_target(self, verb: str, then: Callable[[str], None]) -> None:
+        """Find the component a mark key means, asking which when it is not one; then ``then(key)``."""
         if self._active is self.components:
             key = self.components.selected_key
             if key is None:
                 self._fail("No component selected.")
-            return key
+            else:
+                then(key)
+            return
         if self._active is self.requests:
             outgoing = self.requests.selected_outgoing()
             if outgoing is not None:
-                key = self.requests.delivered_component(outgoing)
-                if key is None:
+                keys = self._deliveries(outgoing)
+                if not keys:
                     self._fail(f"Nothing has been delivered for request {outgoing.request_id[:8]} yet.")
-                return key
+                elif len(keys) == 1:
+                    then(keys[0])
+                else:
+                    benchmarks = self.runner.trainer.shared_knowledge["benchmarks"]
+                    choices = [(key, delivery_label(key, benchmarks[key])) for key in keys]
+                    self.app.push_screen(
+                        DeliveryPicker(f"{verb} which delivery for request {outgoing.request_id[:8]}?", choices),
+                        lambda key: then(key) if key else None)
+                return
         self._fail("Select a component (Components table) or one of our requests (→ peer) "
                    "with a delivery to mark it.")
-        return None
 
     def action_mark_good(self) -> None:
-        self._mark(True)
+        self._with_target("Mark good", lambda key: self._confirm_mark(key, True))
 
     def action_mark_bad(self) -> None:
-        self._mark(False)
+        self._with_target("Mark bad", lambda key: self._confirm_mark(key, False))
 
-    def _mark(self, good: bool) -> None:
-        key = self._target_component()
-        if key is None:
+    def _confirm_mark(self, key: str, good: bool) -> None:
+        """Marking a component that failed validation good asks first, with what it would do."""
+        t = self.runner.trainer
+        record = t.shared_knowledge["benchmarks"].get(key)
+        if record is None:
+            self._fail("That component is no longer held by the trainer.")
             return
+        if not good or record.get("validation") != "failed" or record.get("mark") == "good":
+            self._mark(key, good)
+            return
+        try:
+            peer, old, new = t.mark_preview(key, True)
+        except CommandError as exc:
+            self._fail(f"Cannot mark {peer_text(key)}: {exc}")
+            return
+        question = (f"{peer_text(key)} from {peer_text(peer)} failed validation: "
+                    f"{peer_text(record.get('reason', ''), 200)}.\n\n"
+                    f"Marking it good {mark_consequence(peer_text(peer), old, new, t.trust_threshold)}.\n\n"
+                    "Mark it good anyway?")
+        self.app.push_screen(ConfirmScreen("Mark a failed component good?", question, "Mark good"),
+                             lambda yes: self._mark(key, True) if yes else None)
+
+    def _mark(self, key: str, good: bool) -> None:
         try:
             self.runner.mark(key, good)
         except CommandError as exc:
-            self._fail(f"Cannot mark {key}: {exc}")
+            self._fail(f"Cannot mark {peer_text(key)}: {exc}")
             return
-        self.notify(f"Marked {key} {'good' if good else 'bad'}; "
-                    f"{self._source_of(key)}'s reputation is now {self._score_of(self._source_of(key)):.2f}")
+        source = self._source_of(key)
+        self.say(f"Marked {peer_text(key)} {'good' if good else 'bad'}; "
+                 f"{peer_text(source)}'s reputation is now {self._score_of(source):.2f}")
         self._after_mark(key)
 
     def action_unmark(self) -> None:
-        key = self._target_component()
-        if key is None:
-            return
+        self._with_target("Undo the mark on", self._unmark)
+
+    def _unmark(self, key: str) -> None:
         try:
             self.runner.unmark(key)
         except CommandError as exc:
-            self._fail(f"Cannot undo the mark on {key}: {exc}")
+            self._fail(f"Cannot undo the mark on {peer_text(key)}: {exc}")
             return
         source = self._source_of(key)
-        self.notify(f"Mark on {key} undone; {source}'s reputation is back to {self._score_of(source):.2f}")
+        self.say(f"Mark on {peer_text(key)} undone; {peer_text(source)}'s reputation is back to "
+                 f"{self._score_of(source):.2f}")
         self._after_mark(key)
 
     def _source_of(self, key: str) -> str:
@@ -588,3 +633,31 @@ class _Batch:
         self.now = now
         self.work = work
         self.cost = 0.0
+
+
+_VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
+
+
+def delivery_label(key: str, record: dict[str, Any]) -> str:
+    """One line of the delivery picker: who, how it validated, why, and any mark."""
+    validation = _VALIDATION.get(record.get("validation", ""), str(record.get("validation", "")))
+    mark = record.get("mark")
+    return (f"{peer_text(record.get('source', '?'), 40)}  {validation}  "
+            f"{peer_text(record.get('reason', ''), 60)}  · mark: {mark or 'none'}  · {peer_text(key, 40)}")
+
+
+def mark_consequence(peer: str, old: float, new: float, threshold: float) -> str:
+    """'lifts X from 0.35 to 0.54, above your threshold 0.50' — with digits that compare truly."""
+    verb = "lifts" if new > old else "lowers" if new < old else "leaves"
+    old_s, th_old = tell_apart(old, threshold)
+    new_s, th_new = tell_apart(new, threshold)
+    th = th_old if len(th_old) >= len(th_new) else th_new
+    if old < threshold <= new:
+        where = f"above your threshold {th}: its requests would be accepted again"
+    elif new < threshold <= old:
+        where = f"below your threshold {th}"
+    elif new >= threshold:
+        where = f"still at or above your threshold {th}"
+    else:
+        where = f"still below your threshold {th}"
+    return f"{verb} {peer} from {old_s} to {new_s}, {where}"

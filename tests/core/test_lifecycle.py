@@ -352,3 +352,21 @@ def test_hold_warning_names_the_deadlines_it_outlasts():
     warning = hold_warning(12, [4.0, 10.0, 30.0])
     assert warning == ("hold 12 s is at least the deadline of 2 of the last 3 request(s) (shortest 4 s): "
                        "those would lapse unanswered while held")
+
+
+def test_mark_preview_tells_the_consequence_and_changes_nothing():
+    t = make()
+    rid, _ = t.start_request("feature_development", "x", 30.0, 1.0)
+    t.handle(response("B", rid), 2.0)
+    bad = dict(build_component("c1", "comp", "1.0", "x"), sha256="0" * 64)
+    t.handle(share("B", rid, component=bad), 3.0)
+    assert t.reputation["B"] == pytest.approx(0.35)
+    peer, old, new = t.mark_preview("c1", True)
+    assert (peer, old) == ("B", pytest.approx(0.35)) and new == pytest.approx(0.545)
+    assert t.reputation["B"] == pytest.approx(0.35) and t.shared_knowledge["benchmarks"]["c1"]["mark"] is None
+    t.mark_component("c1", True, 4.0)
+    assert t.reputation["B"] == pytest.approx(new)
+    # switching an existing mark: the earlier one is undone first, as mark_component does
+    peer, old, new = t.mark_preview("c1", False)
+    t.mark_component("c1", False, 5.0)
+    assert t.reputation["B"] == pytest.approx(new)
