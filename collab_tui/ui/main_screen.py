@@ -50,6 +50,8 @@ SLICE_S = 0.008
 #: waiting out the batch interval: the end of a burst shows without delay.
 QUIET_S = 0.03
 STEP = 0.05
+#: The filter is applied once typing pauses for this long (not on every key).
+FILTER_DEBOUNCE_S = 0.15
 
 #: (id, default key, description, shown in the footer as)
 OPERATOR_KEYS: list[tuple[str, str, str, str, str | None]] = [
@@ -106,6 +108,8 @@ class MainScreen(Screen[None]):
         self._quiet_timer: Timer | None = None
         self._active: FeedTable = self.requests
         self.filter_text = ""
+        self._filter_timer: Timer | None = None
+        self._filter_typed = ""
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -139,10 +143,10 @@ class MainScreen(Screen[None]):
 
     def _update_subtitles(self) -> None:
         t = self.runner.trainer
-        self.requests.border_subtitle = (f"{self.requests.row_count} shown · "
-                                         f"{len(t.incoming)} received · {len(t.outgoing)} sent")
-        self.reputation.border_subtitle = f"{self.reputation.row_count} peers · threshold {t.trust_threshold:.2f}"
-        self.components.border_subtitle = f"{self.components.row_count} shown"
+        self.requests.set_subtitle(f"{self.requests.row_count} shown · "
+                                   f"{len(t.incoming)} received · {len(t.outgoing)} sent")
+        self.reputation.set_subtitle(f"{self.reputation.row_count} peers · threshold {t.trust_threshold:.2f}")
+        self.components.set_subtitle(f"{self.components.row_count} shown")
 
     # ---- the feed -----------------------------------------------------------
     def queue(self, events: list[ev.Event]) -> None:
@@ -577,12 +581,34 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.status_line.filter_text = self.filter_text
-        self.rebuild()
+        self._filter_typed = event.value.strip()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE_S, self.apply_filter, name="filter")
+
+    def apply_filter(self) -> None:
+        """Filter every table by what was typed: a narrower filter only looks at the rows
+        shown (``FeedTable.narrow``); a wider one rebuilds from the trainer's state."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        text = self._filter_typed
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        self.status_line.filter_text = text
+        for table in (self.requests, self.reputation, self.components):
+            if table.narrows(text):
+                table.narrow(text)
+            else:
+                table.filter_text = text
+                table.rebuild_from_state()
+        self._update_subtitles()
+        self.status_line.redraw()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
+        self.apply_filter()
         box = self.query_one("#filter", Input)
         if not box.value.strip():
             box.remove_class("shown")
@@ -592,6 +618,8 @@ class MainScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         if box.has_class("shown"):
             box.value = ""
+            self._filter_typed = ""
+            self.apply_filter()
             box.remove_class("shown")
             self._active.focus()
 

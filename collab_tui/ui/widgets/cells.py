@@ -10,8 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+
+from ...core.text import peer_text
 
 SPARK = "▁▂▃▄▅▆▇█"
 ACCEPT = "✓ ACCEPT"
@@ -71,12 +75,39 @@ class Cell:
         """What the cell looks like (cells that draw alike share one render)."""
         return (self.plain, self.style)
 
+    def fitted(self, width: int) -> str:
+        """The text as drawn in ``width`` cells: whole, or cut with ``…`` at the end."""
+        return fit_text(self.plain, width)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
         return self._key() == other._key()   # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class IdCell(Cell):
+    """A cell naming something by id (a peer, a request): cut in the MIDDLE when too long
+    (``← whitew…1.94``), so ids that differ only at the end stay distinct on screen.
+    ``prefix`` (an arrow, a presence dot) is always kept whole."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, ident: str, style: str = "", sort_value: Any = None, prefix: str = "") -> None:
+        super().__init__(prefix + ident, style, ident.casefold() if sort_value is None else sort_value)
+        self.prefix = prefix
+
+    def fitted(self, width: int) -> str:
+        if cell_len(self.plain) <= width:
+            return self.plain
+        room = width - cell_len(self.prefix)
+        if room < 3:
+            return fit_text(self.plain, width)
+        return self.prefix + middle_cut(self.plain[len(self.prefix):], room)
+
+    def draw_key(self) -> tuple:
+        return (self.plain, self.style, len(self.prefix))
 
 
 class BarCell(Cell):
@@ -195,11 +226,26 @@ def _bar_runs(filled: int, mark: int, above: bool, width: int,
     return runs, "".join(text for text, _ in runs)
 
 
+#: A change smaller than this over the sparkline's window reads as flat.
+TREND_EPSILON = 0.005
+
+
+def trend(values: list[float]) -> str:
+    """"up", "down" or "flat": the last value against the first of ``values``."""
+    if len(values) < 2 or abs(values[-1] - values[0]) < TREND_EPSILON:
+        return "flat"
+    return "up" if values[-1] > values[0] else "down"
+
+
 def sparkline(values: list[float], width: int, palette: Palette | None = None) -> Cell:
-    """Last ``width`` scores (absolute 0..1 scale) as block characters."""
+    """Last ``width`` scores (absolute 0..1 scale) as block characters, coloured by the
+    trend over them: success going up, error going down, muted when flat."""
     tail = values[-width:]
     chars = "".join(SPARK[min(len(SPARK) - 1, int(max(0.0, min(1.0, v)) * len(SPARK)))] for v in tail)
-    return Cell(chars.rjust(width), palette.accent if palette else "", sort_value=tail[-1] if tail else -1.0)
+    colour = ""
+    if palette is not None:
+        colour = {"up": palette.success, "down": palette.error}.get(trend(tail), palette.muted)
+    return Cell(chars.rjust(width), colour, sort_value=tail[-1] if tail else -1.0)
 
 
 def fit(cell: Cell, width: int) -> Cell:
@@ -213,3 +259,68 @@ def fit(cell: Cell, width: int) -> Cell:
 def short(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Longest text a cell keeps (a column is never wider than a terminal; details show all).
+CELL_TEXT = 240
+
+
+def clean(value: object, limit: int = CELL_TEXT) -> str:
+    """A string from a peer (or mixed with one) as a cell's text: through ``peer_text``
+    (controls, ESC sequences and bidi controls out), runs of spaces made one."""
+    return " ".join(peer_text(value, limit).split())
+
+
+def fit_text(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells: whole, or cut with ``…`` at the end."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip() + "…"
+
+
+def middle_cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut in the middle (``whitew…1.94``): the start
+    and the end of an id are what tell look-alikes apart."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    room = width - 1
+    tail_room = room // 2
+    head_room = room - tail_room
+    head, used = [], 0
+    for char in text:
+        size = get_character_cell_size(char)
+        if used + size > head_room:
+            break
+        head.append(char)
+        used += size
+    tail, used = [], 0
+    for char in reversed(text):
+        size = get_character_cell_size(char)
+        if used + size > tail_room:
+            break
+        tail.append(char)
+        used += size
+    return "".join(head) + "…" + "".join(reversed(tail))
+
+
+def draw_cell(cell: Cell, width: int, base: Style) -> list[Segment]:
+    """The segments of one cell drawn ``width`` cells wide on a row styled ``base``:
+    plain text only (nothing in a cell is ever parsed as markup)."""
+    runs = getattr(cell, "runs", None)
+    if runs is not None and cell_len(cell.plain) <= width:
+        segments = [Segment(text, base + Style.parse(style) if style else base) for text, style in runs]
+        used = cell_len(cell.plain)
+    else:
+        text = cell.fitted(width) if isinstance(cell, Cell) else fit_text(str(cell), width)
+        style = getattr(cell, "style", "")
+        segments = [Segment(text, base + Style.parse(style) if style else base)]
+        used = cell_len(text)
+    if used < width:
+        segments.append(Segment(" " * (width - used), base))
+    return segments

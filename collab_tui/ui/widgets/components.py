@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Sequence
 
 
-from .cells import Cell, clock_time, short
+from .cells import Cell, IdCell, clean, clock_time
 from .table import Column, TrainerTable
 
 VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
@@ -12,16 +12,17 @@ VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "…
 
 class ComponentsTable(TrainerTable):
     COLUMNS = (
-        Column("time", "Time", 8),
-        Column("component", "Component", 24),
-        Column("source", "Source", 14),
-        Column("request", "Request", 8),
-        Column("validation", "Validation", 12),
-        Column("mark", "Mark", 7),
-        Column("reason", "Reason", 50),
+        Column("time", "Time", 8, priority=100),
+        Column("component", "Component", 24, min_width=12, priority=80, flex=1),
+        Column("source", "Source", 16, min_width=10, priority=90),
+        Column("request", "Request", 8, priority=30),
+        Column("validation", "Validation", 12, priority=95),
+        Column("mark", "Mark", 7, priority=85),
+        Column("reason", "Reason", 40, min_width=16, priority=70, flex=3),
     )
     default_sort = ("time", True)
     max_rows = 500
+    PLACEHOLDER = "No components received yet — what peers deliver for our requests appears here."
 
     @property
     def records(self) -> dict[str, dict[str, Any]]:
@@ -56,10 +57,10 @@ class ComponentsTable(TrainerTable):
                      else Cell("—", p.muted, sort_value=1))
         return (
             Cell(clock_time(record.get("received_at")), sort_value=record.get("received_at") or 0.0),
-            Cell(short(name, 24)),
-            Cell(short(record.get("source", "?"), 14)),
-            Cell((record.get("request_id") or "—")[:8]),
-            Cell(VALIDATION.get(validation, validation), colour),
+            Cell(clean(name)),
+            IdCell(clean(record.get("source", "?"))),
+            Cell(clean((record.get("request_id") or "—")[:8])),
+            Cell(clean(VALIDATION.get(validation, validation)), colour),
             mark_cell,
-            Cell(short(record.get("reason", ""), 50)),
+            Cell(clean(record.get("reason", ""))),
         )

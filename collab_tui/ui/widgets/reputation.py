@@ -5,7 +5,7 @@ from typing import Iterable, Iterator, Sequence
 
 
 from ...core.reputation import NEUTRAL
-from .cells import Cell, ago, score_bar, short, sparkline
+from .cells import Cell, IdCell, ago, clean, score_bar, sparkline
 from .table import Column, TrainerTable
 
 BAR_WIDTH = 20
@@ -14,19 +14,20 @@ TREND_WIDTH = 12
 
 class ReputationTable(TrainerTable):
     COLUMNS = (
-        Column("peer", "Peer", 16),
-        Column("spec", "Specialization", 14),
-        Column("bar", "Score  ┃ = threshold", BAR_WIDTH),
-        Column("score", "Score", 5),
-        Column("sf", "✓/✗", 7),
-        Column("obs", "Obs", 4),
-        Column("trend", "Trend", TREND_WIDTH),
-        Column("last", "Last outcome", 40),
-        Column("when", "When", 10),
+        Column("peer", "Peer", 18, min_width=12, priority=100),
+        Column("spec", "Specialization", 14, min_width=8, priority=30),
+        Column("bar", "Trust  ┃ threshold", BAR_WIDTH, priority=80),
+        Column("score", "Score", 5, priority=95),
+        Column("sf", "✓/✗", 7, min_width=5, priority=60),
+        Column("obs", "Obs", 4, priority=20),
+        Column("trend", "Trend", TREND_WIDTH, priority=50),
+        Column("last", "Last outcome", 40, min_width=16, priority=70, flex=1),
+        Column("when", "When", 10, min_width=8, priority=40),
     )
     default_sort = ("peer", False)
     max_rows = 5000
     AGE_COLUMN = 8      # "when": beyond max_rows, the peers heard of least recently go
+    PLACEHOLDER = "No peers known yet — peers appear here once the hub tells us about them."
 
     def peers(self) -> list[str]:
         return sorted(set(self.trainer.book.known()) | set(self.trainer.known_ai_info))
@@ -53,13 +54,17 @@ class ReputationTable(TrainerTable):
         """Keep the "when" column's relative times current."""
         now = self.clock()
         book = self.trainer.book
-        for peer in list(self.rows):
-            rec = book.records.get(peer.value)
+        when = self._column_index["when"]
+        changed = []
+        for peer, cells in self.rows.items():
+            rec = book.records.get(peer)
             if rec is None or rec.last_time is None:
                 continue
             cell = Cell(ago(rec.last_time, now), sort_value=rec.last_time)
-            if self.get_cell(peer, "when") != cell:
-                self.update_cell(peer, "when", cell)
+            if cells[when] != cell:
+                changed.append((peer, cells[:when] + (cell,) + cells[when + 1:]))
+        if changed:
+            self.apply(changed)
 
     def cells(self, peer: str, now: float) -> Sequence[Cell]:
         p = self.palette
@@ -75,12 +80,13 @@ class ReputationTable(TrainerTable):
         if rec and rec.last_outcome:
             glyph = {"success": "✓", "failure": "✗", "undo": "↺"}.get(rec.last_outcome, "·")
             colour = {"success": p.success, "failure": p.error}.get(rec.last_outcome, p.warning)
-            last = Cell(short(f"{glyph} {rec.last_reason or rec.last_outcome}", 40), colour)
+            last = Cell(clean(f"{glyph} {rec.last_reason or rec.last_outcome}"), colour)
         else:
             last = Cell("— no outcome yet", p.muted, sort_value="~")
         return (
-            Cell(("● " if online else "○ ") + short(peer, 14), "" if online else p.muted, sort_value=peer.casefold()),
-            Cell(short(info.get("specialization", "?"), 14)),
+            IdCell(clean(peer), "" if online else p.muted, sort_value=peer.casefold(),
+                   prefix="● " if online else "○ "),
+            Cell(clean(info.get("specialization", "?"))),
             score_bar(score, threshold, BAR_WIDTH, p),
             Cell(f"{score:.2f}", f"bold {p.success if above else p.error}", sort_value=score),
             Cell(f"{successes}/{failures}", sort_value=successes - failures),

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, HELD,
                               VALIDATING, IncomingRequest, OutgoingRequest)
 from ...core.trainer import NetworkedKernelTrainer
-from .cells import Cell, clock_time, fit, short, verdict_cell
+from .cells import Cell, IdCell, clean, clock_time, verdict_cell
 from .table import Column, TrainerTable
 
 IN_PREFIX = "in:"
@@ -25,21 +25,27 @@ def outgoing_row_key(record: OutgoingRequest) -> str:
 
 
 class RequestsTable(TrainerTable):
-    """Newest first by default; ``hold`` counts down held verdicts and outgoing deadlines."""
+    """Newest first by default; ``hold`` counts down held verdicts and outgoing deadlines.
+
+    At 80 columns: Time, ⇄ Peer, Score, Verdict, a Reason fragment and Hold; at 100 the
+    next step ("What happened next") too; Type and the peer's specialization from ~110.
+    """
 
     COLUMNS = (
-        Column("time", "Time", 8),
-        Column("peer", "⇄ Peer", 14),
-        Column("type", "Type", 18),
-        Column("spec", "Peer's spec.", 12),
-        Column("score", "Score", 5),
-        Column("verdict", "Verdict", 13),
-        Column("reason", "Reason", 32),
-        Column("next", "What happened next", 28),
-        Column("hold", "Hold", 7),
+        Column("time", "Time", 8, priority=100),
+        Column("peer", "⇄ Peer", 18, min_width=12, priority=95),
+        Column("type", "Type", 20, min_width=10, priority=40),
+        Column("spec", "Peer's spec.", 12, min_width=8, priority=20),
+        Column("score", "Score", 5, priority=80),
+        Column("verdict", "Verdict", 13, priority=90),
+        Column("reason", "Reason", 32, min_width=20, priority=70, flex=3),
+        Column("next", "What happened next", 24, min_width=16, priority=50, flex=2),
+        Column("hold", "Hold", 7, priority=60),
     )
     default_sort = ("time", True)
     max_rows = 1000
+    PLACEHOLDER = ("No requests yet — requests peers send us (←) and ours (→, press n) appear here, "
+                   "newest first.")
 
     def __init__(self, trainer: NetworkedKernelTrainer, clock: Callable[[], float], *,
                  id: str | None = None) -> None:
@@ -129,13 +135,13 @@ class RequestsTable(TrainerTable):
             hold = Cell("", sort_value=-1)
         return (
             Cell(clock_time(r.received_at), sort_value=r.received_at),
-            Cell("← " + short(r.initiator, 12), sort_value=r.initiator.casefold()),
-            Cell(short(r.collaboration_type, 18)),
-            Cell(short(r.initiator_specialization or "?", 12)),
+            IdCell(clean(r.initiator), prefix="← "),
+            Cell(clean(r.collaboration_type)),
+            Cell(clean(r.initiator_specialization or "?")),
             Cell(f"{r.decision.score:.2f}", sort_value=r.decision.score),
             verdict_cell(r.verdict.accept, p, r.overridden),
-            Cell(short(r.verdict.reason, 32)),
-            fit(self._incoming_next(r), 28),
+            Cell(clean(r.verdict.reason)),
+            self._incoming_next(r),
             hold,
         )
 
@@ -151,14 +157,14 @@ class RequestsTable(TrainerTable):
         if status == ACTIVE:
             return Cell(prefix + "in progress: producing", p.accent)
         if status == DELIVERED:
-            return Cell(prefix + f"✓ delivered ({session.detail})" if session.detail else prefix + "✓ delivered",
-                        p.success)
+            return Cell(clean(prefix + f"✓ delivered ({session.detail})" if session.detail
+                              else prefix + "✓ delivered"), p.success)
         if status in (FAILED, EXPIRED):
-            return Cell(prefix + f"✗ {status}: {session.detail}", p.error)
+            return Cell(clean(prefix + f"✗ {status}: {session.detail}"), p.error)
         if status == CANCELLED:
-            return Cell(prefix + f"cancelled: {session.detail}" if session.detail else prefix + "cancelled",
+            return Cell(clean(prefix + f"cancelled: {session.detail}" if session.detail else prefix + "cancelled"),
                         p.warning)
-        return Cell(prefix + status)
+        return Cell(clean(prefix + status))
 
     def outgoing_cells(self, o: OutgoingRequest, now: float) -> Sequence[Cell]:
         p = self.palette
@@ -182,14 +188,14 @@ class RequestsTable(TrainerTable):
         score = self.trainer.reputation.get(o.recipient) if o.recipient else None
         return (
             Cell(clock_time(o.sent_at), sort_value=o.sent_at),
-            Cell("→ " + short(o.recipient or "(everyone)", 12), p.accent,
-                 sort_value=(o.recipient or "").casefold()),
-            Cell(short(o.collaboration_type, 18)),
-            Cell(short(info.get("specialization", "—") if o.recipient else "—", 12)),
+            IdCell(clean(o.recipient or "(everyone)"), p.accent, sort_value=(o.recipient or "").casefold(),
+                   prefix="→ "),
+            Cell(clean(o.collaboration_type)),
+            Cell(clean(info.get("specialization", "—") if o.recipient else "—")),
             Cell(f"{score:.2f}" if score is not None else "—", sort_value=score if score is not None else -1.0),
             verdict,
-            Cell(short(f"feature: {o.feature}" if o.feature else "(no feature)", 32)),
-            fit(next_cell, 28),
+            Cell(clean(f"feature: {o.feature}" if o.feature else "(no feature)")),
+            next_cell,
             hold,
         )
 
@@ -203,17 +209,17 @@ class RequestsTable(TrainerTable):
         running = bool(by[ACTIVE] or by[VALIDATING])
         if by[COMPLETED]:
             peers = ", ".join(s.peer for s in by[COMPLETED])
-            return Cell(f"✓ delivered by {peers}", p.success), running
+            return Cell(clean(f"✓ delivered by {peers}"), p.success), running
         if by[VALIDATING]:
-            return Cell(f"validating ({by[VALIDATING][0].peer})", p.accent), running
+            return Cell(clean(f"validating ({by[VALIDATING][0].peer})"), p.accent), running
         if by[ACTIVE]:
-            return Cell(f"in progress: {', '.join(s.peer for s in by[ACTIVE])}", p.accent), running
+            return Cell(clean(f"in progress: {', '.join(s.peer for s in by[ACTIVE])}"), p.accent), running
         if by[FAILED]:
             s = by[FAILED][-1]
-            return Cell(f"✗ failed ({s.peer}): {s.detail}", p.error), running
+            return Cell(clean(f"✗ failed ({s.peer}): {s.detail}"), p.error), running
         if by[CANCELLED]:
             s = by[CANCELLED][-1]
-            return Cell(f"cancelled ({s.peer}): {s.detail}", p.warning), running
+            return Cell(clean(f"cancelled ({s.peer}): {s.detail}"), p.warning), running
         if o.responses:
             return Cell("no one accepted", p.muted), False
         if now >= o.deadline_at:
