@@ -1,18 +1,21 @@
-"""FeedTable's batch updates work on DataTable's row store directly: check them against
-DataTable's public view (order, cells, cursor) and its own cell drawing."""
+"""FeedTable, our own Line-API table: batch updates by key, trimming, sorting, filtering
+(narrowing in place), column layout, and the text it draws."""
 from __future__ import annotations
 
+from rich.style import Style
 from textual.app import App, ComposeResult
 
-from collab_tui.ui.widgets.cells import Cell, shared
-from collab_tui.ui.widgets.table import Column, FeedTable
-from textual.widgets import DataTable
+from collab_tui.ui.widgets.cells import (Cell, IdCell, Palette, draw_cell, fit_text, middle_cut, shared,
+                                         sparkline, trend)
+from collab_tui.ui.widgets.table import GAP, Column, FeedTable, layout
 
 
 class Table(FeedTable):
-    COLUMNS = (Column("time", "Time", 6), Column("name", "Name", 10), Column("state", "State", 8))
+    COLUMNS = (Column("time", "Time", 6, priority=100), Column("name", "Name", 10, priority=90),
+               Column("state", "State", 8, priority=10))
     default_sort = ("time", True)       # newest first
     max_rows = 5
+    PLACEHOLDER = "No rows yet — test table"
 
 
 def cells(t: int, name: str, state: str = "new", style: str = "") -> tuple[Cell, ...]:
@@ -25,12 +28,8 @@ class TableApp(App[None]):
 
 
 def shown(table: FeedTable) -> list[tuple[str, str]]:
-    """(key, state) of every row, in screen order, through DataTable's public API."""
-    out = []
-    for i in range(table.row_count):
-        key = table.coordinate_to_cell_key((i, 0)).row_key.value
-        out.append((key, table.get_row_at(i)[2].plain))
-    return out
+    """(key, state) of every row, in screen order."""
+    return [(key, table.get_cell(key, "state").plain) for key in table.ordered_keys()]
 
 
 async def test_apply_adds_updates_drops_trims_and_keeps_the_selection():
@@ -40,7 +39,7 @@ async def test_apply_adds_updates_drops_trims_and_keeps_the_selection():
         table.apply([(f"k{i}", cells(i, f"n{i}")) for i in range(3)])
         assert [k for k, _ in shown(table)] == ["k2", "k1", "k0"]
         table.move_cursor(row=1)
-        assert table.selected_key == "k1"
+        assert table.selected_key == "k1" and not table.following
 
         # update in place, drop one, add four: the newest five are kept, newest first
         changed = table.apply([("k1", cells(1, "n1", "done")), ("k0", None)]
@@ -55,6 +54,7 @@ async def test_apply_adds_updates_drops_trims_and_keeps_the_selection():
         table.apply([(f"k{i}", cells(i, f"n{i}")) for i in (7, 8)])
         assert [k for k, _ in shown(table)] == ["k8", "k7", "k6", "k5", "k4"]
         assert table.selected_key == "k5" and table.cursor_row == 3    # the cursor followed its row
+        assert table.newer == 3                  # k6, k7, k8 arrived above it since it left the top
         # an unchanged row is not counted, a row older than all kept is never added
         assert table.apply([("k8", cells(8, "n8")), ("old", cells(0, "old"))]) == 0
         assert "old" not in table.rows
@@ -68,6 +68,18 @@ async def test_apply_adds_updates_drops_trims_and_keeps_the_selection():
         await pilot.pause()
 
 
+async def test_unknown_sort_column_is_named():
+    app = TableApp()
+    async with app.run_test():
+        table = app.query_one(Table)
+        try:
+            table.sort_by("nope")
+        except KeyError as exc:
+            assert "no column 'nope'" in str(exc) and "time, name, state" in str(exc)
+        else:
+            raise AssertionError("sorting by an unknown column must fail")
+
+
 async def test_filter_and_rebuild():
     app = TableApp()
     async with app.run_test():
@@ -79,19 +91,79 @@ async def test_filter_and_rebuild():
         assert "k19" not in table.rows
 
 
-async def test_fast_cell_drawing_matches_datatable():
+async def test_narrowing_a_filter_looks_only_at_the_rows_shown():
     app = TableApp()
-    async with app.run_test() as pilot:
+    async with app.run_test():
         table = app.query_one(Table)
-        table.apply([(f"k{i}", cells(i, f"name {i}", "ok" if i % 2 else "", "bold red")) for i in range(4)])
+        table.rebuild([(f"k{i}", cells(i, name)) for i, name in enumerate(["alpha", "alps", "beta"])])
+        assert table.narrows("al")                  # "" -> "al": only rows shown can match
+        assert table.narrow("al") == 1 and sorted(table.rows) == ["k0", "k1"]
+        assert table.narrows("alp") and not table.narrows("b")     # "b" is not a narrowing of "al"
+        table.narrow("alph")
+        assert list(table.rows) == ["k0"]
+        # a full table may have left matching rows out: narrowing must rebuild instead
+        table.filter_text = ""
+        table.rebuild([(f"k{i}", cells(i, f"n{i}")) for i in range(9)])
+        assert table.row_count == table.max_rows and not table.narrows("n")
+
+
+async def test_empty_table_says_so_and_names_the_filter():
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(Table)
         await pilot.pause()
-        for row in range(table.row_count):
-            for column in range(3):
-                for cursor in (False, True):
-                    style = table._get_row_style(row, table.rich_style)
-                    ours = table._render_cell(row, column, style, 8, cursor=cursor)
-                    theirs = DataTable._render_cell(table, row, column, style, 8, cursor=cursor)
-                    assert ours == theirs
+        lines = list(table.lines_shown())
+        assert lines[0].split() == ["Time", "▼", "Name", "State"]
+        assert "No rows yet — test table" in lines[1]
+        table.filter_text = "zzz"
+        table.rebuild([("k1", cells(1, "n1"))])
+        assert "No rows match the filter “zzz”" in list(table.lines_shown())[1]
+
+
+def test_layout_drops_the_lowest_priority_first_and_gives_the_rest_to_flexible_columns():
+    columns = (Column("a", "A", 8, priority=100), Column("b", "B", 10, min_width=6, priority=10),
+               Column("c", "C", 20, min_width=10, priority=50, flex=1), Column("d", "D", 5, priority=60))
+    wide = layout(columns, 100)
+    assert [p.key for p in wide] == ["a", "b", "c", "d"]
+    assert wide[-1].x + wide[-1].width == 100                       # the flexible column takes the rest
+    assert {p.key: p.width for p in wide} == {"a": 8, "b": 10, "c": 100 - 8 - 10 - 5 - 4 * GAP, "d": 5}
+    # at 32 columns the minimums (8+6+10+5 plus gaps = 33) do not fit: "b" (lowest) goes
+    narrow = layout(columns, 32)
+    assert [p.key for p in narrow] == ["a", "c", "d"]
+    assert sum(p.width for p in narrow) + len(narrow) * GAP == 32
+    # the columns never overlap and never pass the width
+    for width in range(0, 60):
+        placed = layout(columns, width)
+        assert all(p.x >= q.x + q.width for q, p in zip(placed, placed[1:]))
+        assert not placed or placed[-1].x + placed[-1].width <= width
+
+
+def test_cut_text_ends_with_an_ellipsis_and_ids_are_cut_in_the_middle():
+    assert fit_text("reputation 0.46 < threshold 0.50", 20) == "reputation 0.46 < t…"
+    assert fit_text("short", 20) == "short"
+    assert middle_cut("whitewasher-1.94", 11) == "white…-1.94"
+    ids = ["whitewasher-1", "whitewasher-1.94", "whitewasher-1.95", "whitewasher-11.94"]
+    assert len({middle_cut(i, 11) for i in ids}) == len(ids)           # look-alikes stay apart
+    assert all(len(middle_cut(i, 11)) <= 11 for i in ids)
+    cell = IdCell("whitewasher-1.94", prefix="← ")
+    assert cell.fitted(13) == "← white…-1.94" and cell.fitted(40) == "← whitewasher-1.94"
+    assert middle_cut("漢字漢字漢字漢字", 7) == "漢字…漢"        # wide characters count two cells
+
+
+def test_drawn_cells_are_plain_text_at_the_column_width():
+    base = Style(bgcolor="black")
+    segments = draw_cell(Cell("[bold]not markup[/bold]", "red"), 30, base)
+    assert "".join(s.text for s in segments) == "[bold]not markup[/bold]".ljust(30)
+    segments = draw_cell(Cell("a long reason that does not fit", "red"), 10, base)
+    assert "".join(s.text for s in segments) == "a long re…"
+
+
+def test_sparkline_is_coloured_by_its_trend():
+    palette = Palette()
+    assert trend([0.5, 0.6, 0.7]) == "up" and trend([0.7, 0.3]) == "down" and trend([0.5, 0.5]) == "flat"
+    assert sparkline([0.5, 0.7], 12, palette).style == palette.success
+    assert sparkline([0.7, 0.5], 12, palette).style == palette.error
+    assert sparkline([0.5], 12, palette).style == palette.muted
 
 
 def test_equal_cells_are_shared():

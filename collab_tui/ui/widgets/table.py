@@ -246,6 +246,14 @@ class FeedTable(ScrollView, can_focus=True):
         """Keys of the columns shown at the current width."""
         return [p.key for p in self._placed()]
 
+    def column_span(self, column: str) -> tuple[int, int] | None:
+        """(x, width) of a column within the table's content, or ``None`` when it is not
+        shown at the current width."""
+        for p in self._placed():
+            if p.key == column:
+                return p.x, p.width
+        return None
+
     @property
     def newer(self) -> int:
         """Rows that arrived above the selection since it left the first row."""
