@@ -147,7 +147,7 @@ def test_cut_text_ends_with_an_ellipsis_and_ids_are_cut_in_the_middle():
     assert all(len(middle_cut(i, 11)) <= 11 for i in ids)
     cell = IdCell("whitewasher-1.94", prefix="← ")
     assert cell.fitted(13) == "← white…-1.94" and cell.fitted(40) == "← whitewasher-1.94"
-    assert middle_cut("漢字漢字漢字漢字", 7) == "漢字…漢"        # wide characters count two cells
+    assert middle_cut("漢字漢字漢字漢字", 7) == "漢…字"          # wide characters count two cells
 
 
 def test_drawn_cells_are_plain_text_at_the_column_width():
