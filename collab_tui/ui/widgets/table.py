@@ -246,6 +246,11 @@ class FeedTable(ScrollView, can_focus=True):
         """Keys of the columns shown at the current width."""
         return [p.key for p in self._placed()]
 
+    def keys_in_view(self) -> list[str]:
+        """Keys of the rows on screen now, top to bottom."""
+        top = round(self.scroll_y)
+        return self._order[top:top + self._view_height()]
+
     def column_span(self, column: str) -> tuple[int, int] | None:
         """(x, width) of a column within the table's content, or ``None`` when it is not
         shown at the current width."""
@@ -307,9 +312,9 @@ class FeedTable(ScrollView, can_focus=True):
             top = self.cursor_row
         elif self.cursor_row >= top + height:
             top = self.cursor_row - height + 1
-        self._scroll_to(top)
+        self._scroll_top_to(top)
 
-    def _scroll_to(self, top: int) -> None:
+    def _scroll_top_to(self, top: int) -> None:
         top = max(0, min(top, len(self._order) + 1 - self.size.height))
         if top != round(self.scroll_y):
             self.scroll_to(y=top, animate=False, immediate=True)
@@ -484,7 +489,7 @@ class FeedTable(ScrollView, can_focus=True):
         if self.following or not self._order:
             self.cursor_row = 0
             self._unseen.clear()
-            self._scroll_to(0)
+            self._scroll_top_to(0)
             self._show_subtitle()
             return
         if selected in self._index:
@@ -498,7 +503,7 @@ class FeedTable(ScrollView, can_focus=True):
         if row == 0:
             self.following = True
             self._unseen.clear()
-        self._scroll_to(row - offset)
+        self._scroll_top_to(row - offset)
         self._scroll_to_cursor()
         self._show_subtitle()
 
@@ -565,7 +570,7 @@ class FeedTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self._order) + 1)
         if self._order:
             if self.following:
-                self._scroll_to(0)
+                self._scroll_top_to(0)
             else:
                 self._scroll_to_cursor()
 
