@@ -41,6 +41,19 @@ def test_main_screen(snap_compare, theme):
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
+def test_main_screen_at_80x24(snap_compare):
+    """The smallest terminal we support: the tables drop low-priority columns, Reason stays."""
+    app, clock = build("collab-dark")
+
+    async def run_before(pilot) -> None:
+        populate(app.runner, clock)
+        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
+        app.main.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 def test_help_screen(snap_compare):
     app, clock = build("collab-dark")
 

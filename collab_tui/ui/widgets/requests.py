@@ -35,10 +35,10 @@ class RequestsTable(TrainerTable):
         Column("time", "Time", 8, priority=100),
         Column("peer", "⇄ Peer", 18, min_width=12, priority=95),
         Column("type", "Type", 20, min_width=10, priority=40),
-        Column("spec", "Peer's spec.", 12, min_width=8, priority=20),
+        Column("spec", "Their spec.", 11, min_width=8, priority=20),
         Column("score", "Score", 5, priority=80),
         Column("verdict", "Verdict", 13, priority=90),
-        Column("reason", "Reason", 32, min_width=20, priority=70, flex=3),
+        Column("reason", "Reason", 42, min_width=20, priority=70, flex=3),
         Column("next", "What happened next", 24, min_width=16, priority=50, flex=2),
         Column("hold", "Hold", 7, priority=60),
     )
