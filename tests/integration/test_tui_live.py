@@ -53,11 +53,11 @@ async def test_live_keys_against_a_real_hub_and_bots(tmp_path, monkeypatch):
                          what="the operator and both bots online")
 
             # Requests from the bots arrive and are decided on screen.
-            await settle(pilot, lambda: any(k.value.startswith("in:honest-1/") for k in main.requests.rows),
+            await settle(pilot, lambda: any(k.startswith("in:honest-1/") for k in main.requests.rows),
                          what="a request from honest-1 on screen")
 
             # r: reject a held accept of the honest bot; the bot hears an overridden refusal at once.
-            key = next(k.value for k in main.requests.rows if k.value.startswith("in:honest-1/"))
+            key = next(k for k in main.requests.rows if k.startswith("in:honest-1/"))
             incoming = trainer.incoming[key[3:]]
             assert incoming.status == "held" and incoming.decision.accept
             main.requests.focus()
