@@ -74,7 +74,12 @@ async def _serve(kind: str, pipe, max_connections: int, broker_url: str | None =
                 port=0,
                 shared_token=TOKEN,
                 log_level="WARNING",
-                limits=Limits(rate_per_s=1e9, rate_burst=10**9, max_connections=max_connections, hello_timeout_s=120),
+                # Every trainer here shares one token and one address: lift the
+                # per-credential limits the way PROTOCOL.md says load tests do.
+                limits=Limits(
+                    rate_per_s=1e9, rate_burst=10**9, max_connections=max_connections, hello_timeout_s=120,
+                    max_connections_per_credential=max_connections, max_unjoined_per_credential=max_connections,
+                ),
                 broker=BrokerConfig(url=broker_url, prefix=f"bench{os.getppid()}"),
             )
         )

@@ -7,6 +7,10 @@ the same interface over several hub processes sharing one Redis; the methods are
 async so it can do I/O.
 
 Frames are already-encoded bytes (``protocol.Frame``): a broker never parses them.
+
+Ids are compared case-insensitively (``protocol.fold``): ``Alice`` and ``alice`` are
+one identity, and a directed frame for ``ALICE`` reaches her. Listeners always hear
+an id as the trainer joined with it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import abc
 from typing import Callable, NamedTuple, Protocol
 
-from .protocol import Frame, PeerInfo
+from .protocol import Frame, PeerInfo, fold
 
 
 class Mailbox(Protocol):
@@ -44,8 +48,9 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
         """Claim ``peer.ai_id`` and attach its mailbox. Returns the other joined
-        peers at the moment of the claim, or None if the id is already joined (the
-        joined session is left untouched). Listeners hear ``peer_joined``."""
+        peers at the moment of the claim, or None if the id (case-insensitively) is
+        already joined (the joined session is left untouched). Listeners hear
+        ``peer_joined``."""
 
     @abc.abstractmethod
     async def leave(self, ai_id: str, mailbox: Mailbox) -> bool:
@@ -114,29 +119,31 @@ class LocalBroker(Broker):
         self._peers: dict[str, PeerInfo] = {}
 
     async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
-        if peer.ai_id in self._mailboxes:
+        key = fold(peer.ai_id)
+        if key in self._mailboxes:
             return None
         others = list(self._peers.values())
-        self._mailboxes[peer.ai_id] = mailbox
-        self._peers[peer.ai_id] = peer
+        self._mailboxes[key] = mailbox
+        self._peers[key] = peer
         for listener in list(self._listeners):
             listener.peer_joined(peer)
         return others
 
     async def leave(self, ai_id: str, mailbox: Mailbox) -> bool:
-        if self._mailboxes.get(ai_id) is not mailbox:
+        key = fold(ai_id)
+        if self._mailboxes.get(key) is not mailbox:
             return False
-        del self._mailboxes[ai_id]
-        del self._peers[ai_id]
+        del self._mailboxes[key]
+        peer = self._peers.pop(key)
         for listener in list(self._listeners):
-            listener.peer_left(ai_id)
+            listener.peer_left(peer.ai_id)
         return True
 
     async def peers(self) -> list[PeerInfo]:
         return list(self._peers.values())
 
     async def deliver(self, recipient_id: str, frame: Frame) -> bool:
-        mailbox = self._mailboxes.get(recipient_id)
+        mailbox = self._mailboxes.get(fold(recipient_id))
         if mailbox is None:
             return False
         mailbox.put(frame)
@@ -144,8 +151,9 @@ class LocalBroker(Broker):
 
     async def broadcast(self, sender_id: str, frame: Frame) -> int:
         n = 0
-        for ai_id, mailbox in list(self._mailboxes.items()):
-            if ai_id != sender_id:
+        sender = fold(sender_id)
+        for key, mailbox in list(self._mailboxes.items()):
+            if key != sender:
                 mailbox.put(frame)
                 n += 1
         return n

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .protocol import AI_ID_RE
+from .protocol import AI_ID_RE, RESERVED_IDS, fold
 
 TOKEN_ENV = "COLLAB_HUB_TOKEN"
 DEFAULT_HOST = "127.0.0.1"
@@ -68,7 +68,12 @@ class Limits:
     rate_burst: int = 200  # token bucket size
     flood_close_s: float = 5.0  # still flooding this long after the first rate_limited -> 4429
     outbound_queue: int = 1000  # frames queued for one receiver before it is closed 1013
+    outbound_queue_bytes: int = 16 * 1024 * 1024  # bytes queued for one receiver before it is closed 1013
+    queues_total_bytes: int = 256 * 1024 * 1024  # bytes queued for all receivers together; over it, the largest queue is closed 1013
     max_connections: int = 1000  # further handshakes get HTTP 503
+    max_connections_per_credential: int = 32  # per per-id token, or per shared token and IP address; over it HTTP 503
+    max_unjoined_per_credential: int = 8  # of those, connections that have not joined yet; over it HTTP 503
+    refusal_log_interval_s: float = 10.0  # refused handshakes are logged as one summary line per interval
     hello_timeout_s: float = 10.0  # no accepted HELLO by then -> close 4408
     close_timeout_s: float = 2.0  # how long a closing handshake may take before the TCP connection is dropped
     ping_interval_s: float = 20.0  # websocket keepalive ping interval (0 disables)
@@ -79,7 +84,22 @@ class Limits:
         _check_int("limits.rate_burst", self.rate_burst, 1)
         _check_number("limits.flood_close_s", self.flood_close_s)
         _check_int("limits.outbound_queue", self.outbound_queue, 1)
+        _check_int("limits.outbound_queue_bytes", self.outbound_queue_bytes, 1024)
+        _check_int("limits.queues_total_bytes", self.queues_total_bytes, 1024)
+        if self.queues_total_bytes < self.outbound_queue_bytes:
+            raise ConfigError(
+                f"limits.queues_total_bytes: must be >= limits.outbound_queue_bytes ({self.outbound_queue_bytes}), "
+                f"got {self.queues_total_bytes}"
+            )
         _check_int("limits.max_connections", self.max_connections, 1)
+        _check_int("limits.max_connections_per_credential", self.max_connections_per_credential, 1)
+        _check_int("limits.max_unjoined_per_credential", self.max_unjoined_per_credential, 1)
+        if self.max_unjoined_per_credential > self.max_connections_per_credential:
+            raise ConfigError(
+                "limits.max_unjoined_per_credential: must be <= limits.max_connections_per_credential "
+                f"({self.max_connections_per_credential}), got {self.max_unjoined_per_credential}"
+            )
+        _check_number("limits.refusal_log_interval_s", self.refusal_log_interval_s)
         _check_number("limits.hello_timeout_s", self.hello_timeout_s)
         _check_number("limits.close_timeout_s", self.close_timeout_s)
         v = _check_number("limits.ping_interval_s", self.ping_interval_s, positive=False)
@@ -157,9 +177,15 @@ class HubConfig:
             check_token("auth.shared_token", self.shared_token)
         if not isinstance(self.tokens, Mapping):
             raise ConfigError(f"auth.tokens: must be a table of id = token, got {self.tokens!r}")
+        seen: dict[str, str] = {}
         for ai_id, token in self.tokens.items():
             if not isinstance(ai_id, str) or not AI_ID_RE.fullmatch(ai_id):
                 raise ConfigError(f"auth.tokens.{ai_id}: the id must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'")
+            if fold(ai_id) in RESERVED_IDS:
+                raise ConfigError(f"auth.tokens.{ai_id}: the id is reserved (ids are compared case-insensitively)")
+            if fold(ai_id) in seen:
+                raise ConfigError(f"auth.tokens.{ai_id}: the same id as auth.tokens.{seen[fold(ai_id)]} (ids are compared case-insensitively)")
+            seen[fold(ai_id)] = ai_id
             check_token(f"auth.tokens.{ai_id}", token)
         object.__setattr__(self, "tokens", dict(self.tokens))
         if not isinstance(self.log_level, str) or self.log_level.upper() not in LOG_LEVELS:

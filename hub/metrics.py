@@ -17,16 +17,20 @@ class HubMetrics:
         open_connections: Callable[[], int],
         joined_trainers: Callable[[], int],
         broker_status: Callable[[], BrokerStatus | None] | None = None,
+        queued_bytes: Callable[[], int] | None = None,
     ) -> None:
         self._open_connections = open_connections
         self._joined_trainers = joined_trainers
         self._broker_status = broker_status
+        self._queued_bytes = queued_bytes
         self.frames_in: Counter[str] = Counter()
         self.frames_out: Counter[str] = Counter()
         self.errors: Counter[str] = Counter({str(code): 0 for code in ErrorCode})
         self.closes: Counter[int] = Counter()
         self.handshakes_refused: Counter[str] = Counter()
         self.slow_receivers_disconnected = 0
+        self.queue_budget_closes = 0  # of those, closed because all queues together were over budget
+        self.memory_trims = 0  # times freed memory was returned to the OS after a large queue was dropped
         self.joins = 0
         self.leaves = 0
 
@@ -51,9 +55,26 @@ class HubMetrics:
         metric("frames_in_total", "counter", "Frames received, by envelope type (invalid: not a decodable envelope).", labelled("type", self.frames_in))
         metric("frames_out_total", "counter", "Frames written to receivers, by type.", labelled("type", self.frames_out))
         metric("errors_total", "counter", "ERROR frames sent, by code.", labelled("code", self.errors))
-        metric("closes_total", "counter", "Connections the hub closed, by close code.", labelled("code", self.closes))
-        metric("handshakes_refused_total", "counter", "Opening handshakes refused over HTTP, by reason.", labelled("reason", self.handshakes_refused))
+        metric(
+            "closes_total", "counter",
+            "Connections the hub closed, by close code (1002/1007/1009: closed by the websocket layer).",
+            labelled("code", self.closes),
+        )
+        metric(
+            "handshakes_refused_total", "counter",
+            "Opening handshakes refused over HTTP, by reason (unauthorized, max_connections, credential_connections, "
+            "credential_unjoined, shutting_down, not_found).",
+            labelled("reason", self.handshakes_refused),
+        )
         metric("slow_receivers_disconnected_total", "counter", "Receivers closed (1013) because their outbound queue was full.", [("", self.slow_receivers_disconnected)])
+        metric(
+            "queue_budget_closes_total", "counter",
+            "Of those, receivers closed (1013) because all outbound queues together were over limits.queues_total_bytes.",
+            [("", self.queue_budget_closes)],
+        )
+        if self._queued_bytes is not None:
+            metric("queued_bytes", "gauge", "Bytes waiting in every receiver's outbound queue together.", [("", self._queued_bytes())])
+        metric("memory_trims_total", "counter", "Times freed memory was returned to the OS after a large queue was dropped.", [("", self.memory_trims)])
         metric("joins_total", "counter", "Accepted HELLOs.", [("", self.joins)])
         metric("leaves_total", "counter", "Joined trainers whose connection ended.", [("", self.leaves)])
         broker = self._broker_status() if self._broker_status is not None else None

@@ -29,15 +29,36 @@ TRAINING_SYNC = "TRAINING_SYNC"
 PEER_JOINED = "PEER_JOINED"
 PEER_LEFT = "PEER_LEFT"
 ERROR = "ERROR"
+REPUTATION_QUERY = "REPUTATION_QUERY"
+REPUTATION_REPORT = "REPUTATION_REPORT"
 
-#: Types a client may send. Anything else is ``unknown_type``.
-CLIENT_TYPES = frozenset({HELLO, COLLABORATION_REQUEST, COLLABORATION_RESPONSE, OS_COMPONENT_SHARE})
 #: Types a joined client may have relayed to other trainers.
-RELAYED_TYPES = frozenset({COLLABORATION_REQUEST, COLLABORATION_RESPONSE, OS_COMPONENT_SHARE})
+RELAYED_TYPES = frozenset(
+    {COLLABORATION_REQUEST, COLLABORATION_RESPONSE, OS_COMPONENT_SHARE, REPUTATION_QUERY, REPUTATION_REPORT}
+)
+#: Types a client may send. Anything else is ``unknown_type``.
+CLIENT_TYPES = RELAYED_TYPES | {HELLO}
 #: Types only the hub sends.
 HUB_TYPES = frozenset({TRAINING_SYNC, PEER_JOINED, PEER_LEFT, ERROR})
 
 AI_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Ids nobody may join with (compared case-insensitively): the hub's own sender id.
+RESERVED_IDS = frozenset({HUB_SENDER_ID})
+MAX_CAPABILITIES = 32
+#: No frame the hub itself writes (sender_id "hub") is larger than this.
+MAX_HUB_FRAME_BYTES = 256 * 1024
+MAX_DETAIL_CHARS = 1024  # an ERROR's detail is cut to this many characters
+MAX_REF_CHARS = 256  # an ERROR's ref_message_id is cut to this many characters
+
+
+def fold(ai_id: str) -> str:
+    """The key an id is compared by: ids are case-insensitive (``Alice`` is ``alice``).
+
+    Ids are ASCII (``AI_ID_RE``); a non-ASCII string (an unchecked ``recipient_id``)
+    is left as it is, so Unicode case rules (the Kelvin sign lowers to ``k``) can
+    never make it equal to a real id.
+    """
+    return ai_id.lower() if ai_id.isascii() else ai_id
 
 
 class ErrorCode(enum.StrEnum):
@@ -59,6 +80,7 @@ class CloseCode(enum.IntEnum):
     """WebSocket close codes the hub uses."""
 
     GOING_AWAY = 1001  # hub shutting down
+    PROTOCOL_ERROR = 1002  # closed by the websocket layer (a frame that breaks RFC 6455)
     INVALID_UTF8 = 1007  # closed by the websocket layer
     MESSAGE_TOO_BIG = 1009  # closed by the websocket layer (max_size)
     INTERNAL_ERROR = 1011  # hub fault
@@ -176,28 +198,41 @@ def _raw_is_object(raw: msgspec.Raw) -> bool:
     return memoryview(raw)[:1] == b"{"
 
 
+def _bad_hello(detail: str) -> HelloError:
+    return HelloError(ErrorCode.BAD_HELLO, CloseCode.BAD_HELLO, detail)
+
+
+def _token_ok(value: str) -> bool:
+    return AI_ID_RE.fullmatch(value) is not None
+
+
 def decode_hello(env: Envelope) -> Hello:
-    """Check a HELLO's payload, in PROTOCOL.md's order. Raises HelloError (bad_hello)."""
+    """Check a HELLO's payload, in PROTOCOL.md's order: payload shape, ai_id
+    (charset, length, reserved), specialization, capabilities, protocol_version.
+    Raises HelloError (bad_hello, 4400)."""
     try:
         hello = _hello_decoder.decode(env.payload)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise HelloError(
-            ErrorCode.BAD_HELLO,
-            CloseCode.BAD_HELLO,
-            "HELLO payload must be {ai_id, specialization, capabilities: [string], protocol_version: 1}: " f"{exc}.",
+        raise _bad_hello(
+            "HELLO payload must be {ai_id, specialization, capabilities: [string], protocol_version: 1}: " f"{str(exc)[:200]}."
         ) from None
-    if not AI_ID_RE.fullmatch(hello.ai_id):
-        raise HelloError(
-            ErrorCode.BAD_HELLO,
-            CloseCode.BAD_HELLO,
-            f"ai_id {hello.ai_id[:80]!r} must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'.",
+    if not _token_ok(hello.ai_id):
+        raise _bad_hello(f"ai_id {hello.ai_id[:80]!r} must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'.")
+    if fold(hello.ai_id) in RESERVED_IDS:
+        raise _bad_hello(f"ai_id {hello.ai_id!r} is reserved (ids are compared case-insensitively).")
+    if not _token_ok(hello.specialization):
+        raise _bad_hello(
+            f"specialization {hello.specialization[:80]!r} (length {len(hello.specialization)}) "
+            "must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'."
         )
+    caps = hello.capabilities
+    if len(caps) > MAX_CAPABILITIES:
+        raise _bad_hello(f"capabilities has {len(caps)} entries; at most {MAX_CAPABILITIES} are allowed.")
+    for i, cap in enumerate(caps):
+        if not _token_ok(cap):
+            raise _bad_hello(f"capabilities[{i}] {cap[:80]!r} (length {len(cap)}) must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'.")
     if hello.protocol_version != PROTOCOL_VERSION:
-        raise HelloError(
-            ErrorCode.BAD_HELLO,
-            CloseCode.BAD_HELLO,
-            f"protocol_version {hello.protocol_version} is not supported; this hub speaks version {PROTOCOL_VERSION}.",
-        )
+        raise _bad_hello(f"protocol_version {hello.protocol_version} is not supported; this hub speaks version {PROTOCOL_VERSION}.")
     return hello
 
 
@@ -229,4 +264,45 @@ def hub_frame(type_: str, recipient_id: str | None, payload: dict[str, Any]) -> 
 
 
 def error_frame(recipient_id: str | None, code: ErrorCode, detail: str, ref_message_id: str | None) -> Frame:
+    """An ERROR, bounded: detail and ref_message_id are cut so that the frame stays
+    far below MAX_HUB_FRAME_BYTES whatever the offending frame carried."""
+    if len(detail) > MAX_DETAIL_CHARS:
+        detail = detail[: MAX_DETAIL_CHARS - 1] + "\u2026"
+    if ref_message_id is not None and len(ref_message_id) > MAX_REF_CHARS:
+        ref_message_id = ref_message_id[:MAX_REF_CHARS]
     return hub_frame(ERROR, recipient_id, {"code": str(code), "detail": detail, "ref_message_id": ref_message_id})
+
+
+def training_sync_frames(recipient_id: str, others: list[PeerInfo], limit: int = MAX_HUB_FRAME_BYTES) -> list[Frame]:
+    """TRAINING_SYNC for a newcomer, split so that no frame exceeds ``limit`` bytes:
+    each frame carries part of both lists, ``more: true`` on all but the last, and
+    ``global_knowledge_base`` in the first. A client takes the union."""
+    frames: list[Frame] = []
+    ids: list[str] = []
+    opportunities: list[dict[str, Any]] = []
+
+    def emit(more: bool) -> None:
+        payload: dict[str, Any] = {"active_ais": ids, "collaboration_opportunities": opportunities}
+        if not frames:
+            payload["global_knowledge_base"] = {}
+        payload["more"] = more
+        frames.append(hub_frame(TRAINING_SYNC, recipient_id, payload))
+
+    # The frame without any trainer, plus room for the longest possible recipient id,
+    # the digits of a timestamp and ``"more":false`` vs ``true``.
+    base = len(hub_frame(TRAINING_SYNC, recipient_id, {"active_ais": [], "collaboration_opportunities": [],
+                                                     "global_knowledge_base": {}, "more": False}).data) + 64
+    budget = limit - base
+    used = 0
+    for peer in others:
+        info = peer.as_dict()
+        # An entry in both lists, each followed by at most one comma.
+        cost = len(encode(peer.ai_id)) + len(encode(info)) + 2
+        if ids and used + cost > budget:
+            emit(True)
+            ids, opportunities, used = [], [], 0
+        ids.append(peer.ai_id)
+        opportunities.append(info)
+        used += cost
+    emit(False)
+    return frames

@@ -10,7 +10,11 @@ Redis holds the truth about who is joined, under ``PREFIX:`` keys:
 
 - ``PREFIX:owner`` (hash id -> hub id), ``PREFIX:info`` (hash id -> PeerInfo JSON),
   ``PREFIX:expiry`` (sorted set id -> expiry in ms, Redis clock), ``PREFIX:seq``
-  (presence event counter). A claim is one Lua script, so it is atomic across hubs:
+  (presence event counter). Every id in a key, a script argument or a channel
+  message is the case-folded id (``protocol.fold``: ``Alice`` is ``alice``), so the
+  claim script refuses ``Alice`` on one hub while ``alice`` is joined through
+  another; the PeerInfo JSON keeps the id as the trainer joined with it, and that is
+  what listeners hear. ``_local`` and ``_remote`` are keyed by folded id too. A claim is one Lua script, so it is atomic across hubs:
   an id held by a live claim is refused (``duplicate_id``); an expired one is taken
   over. Each hub refreshes its trainers' claims every ``presence_ttl_s / 3``; every
   hub sweeps expired claims every ``min(1 s, presence_ttl_s / 3)`` (a script, so each
@@ -56,7 +60,7 @@ from redis.asyncio.retry import Retry
 from redis.exceptions import RedisError
 
 from .broker import Broker, BrokerStatus, Mailbox
-from .protocol import Frame, PeerInfo
+from .protocol import Frame, PeerInfo, fold
 
 log = logging.getLogger("collab_hub.broker")
 
@@ -317,7 +321,7 @@ class RedisBroker(Broker):
         self.up = False
 
     async def join(self, peer: PeerInfo, mailbox: Mailbox) -> list[PeerInfo] | None:
-        ai_id = peer.ai_id
+        ai_id = fold(peer.ai_id)
         if ai_id in self._local:
             return None
         pending = self._releasing.get(ai_id)
@@ -349,9 +353,11 @@ class RedisBroker(Broker):
         return others
 
     async def leave(self, ai_id: str, mailbox: Mailbox) -> bool:
+        ai_id = fold(ai_id)
         entry = self._local.get(ai_id)
         if entry is None or entry[0] is not mailbox:
             return False
+        joined_as = entry[1].ai_id
         del self._local[ai_id]
         caller_cancelled = False
         if self.up:
@@ -372,7 +378,7 @@ class RedisBroker(Broker):
                     del self._releasing[ai_id]
         if ai_id not in self._local:  # not rejoined meanwhile
             for listener in list(self._listeners):
-                listener.peer_left(ai_id)
+                listener.peer_left(joined_as)
         if caller_cancelled:
             raise asyncio.CancelledError
         return True
@@ -381,6 +387,7 @@ class RedisBroker(Broker):
         return [p for _, p in self._local.values()] + [p for _, p in self._remote.values()]
 
     async def deliver(self, recipient_id: str, frame: Frame) -> bool:
+        recipient_id = fold(recipient_id)
         entry = self._local.get(recipient_id)
         if entry is not None:
             entry[0].put(frame)
@@ -404,6 +411,7 @@ class RedisBroker(Broker):
         return self._enqueue(self._hub_channel(owner), _pack(recipient_id, frame))
 
     async def broadcast(self, sender_id: str, frame: Frame) -> int:
+        sender_id = fold(sender_id)
         n = 0
         for ai_id, (mailbox, _) in list(self._local.items()):
             if ai_id != sender_id:
@@ -499,7 +507,7 @@ class RedisBroker(Broker):
             return  # our own claims and releases: local listeners heard them already
         if kind == "J":
             peer = _peer_decoder.decode(rest)
-            ai_id = peer.ai_id
+            ai_id = fold(peer.ai_id)
             local = self._local.get(ai_id)
             prev = self._remote.get(ai_id)
             self._remote[ai_id] = (owner, peer)
@@ -510,24 +518,24 @@ class RedisBroker(Broker):
                 if prev[0] == owner and prev[1] == peer:
                     return  # re-claimed after a Redis restart: nothing changed
                 for listener in list(self._listeners):
-                    listener.peer_left(ai_id)
+                    listener.peer_left(prev[1].ai_id)
             for listener in list(self._listeners):
                 listener.peer_joined(peer)
         elif kind == "S":  # every trainer joined through that hub, after its resync
             held = set(rest.split(",")) if rest else set()
-            for ai_id, (hub_id, _) in list(self._remote.items()):
+            for ai_id, (hub_id, peer) in list(self._remote.items()):
                 if hub_id == owner and ai_id not in held:
                     del self._remote[ai_id]
                     self._unconfirmed.pop(ai_id, None)
                     for listener in list(self._listeners):
-                        listener.peer_left(ai_id)
+                        listener.peer_left(peer.ai_id)
         elif kind == "L":
             prev = self._remote.get(rest)
             if prev is not None and prev[0] == owner:
                 del self._remote[rest]
                 self._unconfirmed.pop(rest, None)
                 for listener in list(self._listeners):
-                    listener.peer_left(rest)
+                    listener.peer_left(prev[1].ai_id)
 
     def _on_broadcast(self, data: bytes) -> None:
         nl = data.index(b"\n")
@@ -551,12 +559,13 @@ class RedisBroker(Broker):
     def _claim_lost(self, ai_id: str, mailbox: Mailbox) -> None:
         """The id of a local trainer is held through another hub: it was claimed
         there while this hub could not refresh. Redis is the arbiter."""
-        log.warning("redis broker: id %r is now joined through another hub; closing the local session", ai_id)
-        self._local.pop(ai_id, None)
+        entry = self._local.pop(ai_id, None)
+        joined_as = entry[1].ai_id if entry is not None else ai_id
+        log.warning("redis broker: id %r is now joined through another hub; closing the local session", joined_as)
         for listener in list(self._listeners):
             hook = getattr(listener, "claim_lost", None)
             if hook is not None:
-                hook(ai_id, mailbox)
+                hook(joined_as, mailbox)
 
     async def _caught_up(self, seq: int) -> None:
         if self._applied_seq >= seq or not self.up:
@@ -668,9 +677,10 @@ class RedisBroker(Broker):
             if deadline > now:
                 continue
             del self._unconfirmed[ai_id]
-            if self._remote.pop(ai_id, None) is not None:
+            gone = self._remote.pop(ai_id, None)
+            if gone is not None:
                 for listener in list(self._listeners):
-                    listener.peer_left(ai_id)
+                    listener.peer_left(gone[1].ai_id)
 
     async def _refresh(self) -> None:
         if not self._local:
@@ -722,7 +732,7 @@ class RedisBroker(Broker):
                 self._unconfirmed[ai_id] = grace_until
             elif (now_entry is None or now_entry[0] != entry[0]) and ai_id not in self._local:
                 for listener in list(self._listeners):
-                    listener.peer_left(ai_id)
+                    listener.peer_left(entry[1].ai_id)
         for ai_id in [i for i in remote if i in self._local]:  # joined here during the resync
             del remote[ai_id]
         self._remote = remote
@@ -767,9 +777,9 @@ class RedisBroker(Broker):
         log.warning("redis broker: unreachable for %g s; announcing %d remote trainers as left", self.presence_ttl_s, len(self._remote))
         gone, self._remote = self._remote, {}
         self._unconfirmed.clear()
-        for ai_id in gone:
+        for _, peer in gone.values():
             for listener in list(self._listeners):
-                listener.peer_left(ai_id)
+                listener.peer_left(peer.ai_id)
 
     @staticmethod
     async def _close_quietly(pubsub: Any, client: Redis) -> None:

@@ -14,8 +14,19 @@ or ``hub = await start_hub(config)`` ... ``await hub.close()``.
 Delivery: every receiver has its own outbound queue. A frame for a receiver whose
 socket is keeping up is written straight to its transport (no task switch); once
 its write buffer passes the high-water mark, frames wait in its queue and a drain
-task of its own writes them as the socket drains. A full queue closes that receiver
-(1013). Nobody else ever waits for it.
+task of its own writes them as the socket drains. A queue is bounded in frames
+(``limits.outbound_queue``) and in bytes (``limits.outbound_queue_bytes``), and all
+queues together by ``limits.queues_total_bytes``: a receiver over its own bound is
+closed 1013; when the hub-wide budget would be exceeded, the receiver with the
+largest queue is closed 1013 (it is the one furthest behind). Nobody else ever waits
+for it or loses a message. After a large queue is dropped the hub gives the freed
+memory back to the OS (``hub.memory``).
+
+Connections are also bounded per credential (a per-id token, or the shared token
+from one IP address): ``limits.max_connections_per_credential`` in all, of which
+``limits.max_unjoined_per_credential`` not yet joined; over either, HTTP 503 before
+the upgrade. Refused handshakes are logged as one line, then one summary line per
+``limits.refusal_log_interval_s`` with counts by reason; ``/metrics`` counts them all.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import hmac
 import logging
 import secrets
 import weakref
-from collections import deque
+from collections import Counter, deque
 from http import HTTPStatus
 from typing import Any
 
@@ -38,8 +49,9 @@ from websockets.protocol import State
 from . import protocol as p
 from .broker import Broker, LocalBroker
 from .config import HubConfig
+from .memory import release_free_memory
 from .metrics import HubMetrics
-from .protocol import CloseCode, ErrorCode, Frame, FrameError, HelloError, PeerInfo
+from .protocol import CloseCode, ErrorCode, Frame, FrameError, HelloError, PeerInfo, fold
 
 log = logging.getLogger("collab_hub")
 
@@ -47,23 +59,70 @@ OPEN = State.OPEN
 WRITE_LIMIT = 2**15  # websockets write buffer high-water mark (bytes) per connection
 RECV_QUEUE = 16  # frames websockets buffers per connection before it stops reading
 FLOOD_EPISODE_GAP_S = 1.0  # a flood episode ends after this long with no refused frame
+TRIM_AFTER_BYTES = 1 << 20  # dropping at least this many queued bytes returns free memory to the OS
+TRIM_MIN_INTERVAL_S = 1.0  # at most one malloc_trim per this long
+MAX_LOGGED_ADDRESSES = 1000  # distinct addresses counted in one refusal summary
 
 
 class Credential:
-    """What a presented token may claim: ids bound to it, and/or any unbound id."""
+    """What a presented token may claim: ids bound to it (case-folded), and/or any
+    unbound id. ``key`` is what connection limits count by: the bound ids for a
+    per-id token, the IP address for the shared token."""
 
-    __slots__ = ("shared", "ids")
+    __slots__ = ("shared", "ids", "key")
 
-    def __init__(self, shared: bool, ids: frozenset[str]) -> None:
+    def __init__(self, shared: bool, ids: frozenset[str], key: tuple[str, ...] = ()) -> None:
         self.shared = shared
         self.ids = ids
+        self.key = key
+
+
+class RefusalLog:
+    """Refused handshakes, logged without letting a storm flood the log: the first
+    refusal after a quiet interval is logged as it happens; the ones after it are
+    counted and logged as one summary line per interval."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.pending: Counter[str] = Counter()
+        self.addresses: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def refused(self, reason: str, remote: str, status: int, detail: str) -> None:
+        if self._timer is None:
+            log.info("refuse peer=%s reason=%s (HTTP %d: %s)", remote, reason, status, detail)
+            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
+            return
+        self.pending[reason] += 1
+        if len(self.addresses) < MAX_LOGGED_ADDRESSES:
+            self.addresses.add(remote.rsplit(":", 1)[0])
+
+    def flush(self, final: bool = False) -> None:
+        self._timer = None
+        if not self.pending:
+            return
+        counts = ", ".join(f"{reason}={n}" for reason, n in sorted(self.pending.items()))
+        more = "+" if len(self.addresses) >= MAX_LOGGED_ADDRESSES else ""
+        log.info(
+            "refused %d more handshakes in the last %g s (%s) from %d%s addresses",
+            sum(self.pending.values()), self.interval_s, counts, len(self.addresses), more,
+        )
+        self.pending.clear()
+        self.addresses.clear()
+        if not final:
+            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.flush(final=True)
 
 
 class Session:
     """One websocket connection; once joined, also the trainer's mailbox."""
 
     __slots__ = (
-        "hub", "ws", "remote", "credential", "ai_id", "peer", "queue", "drain_task",
+        "hub", "ws", "remote", "credential", "ai_id", "peer", "queue", "queue_bytes", "drain_task",
         "synced", "closing", "closer", "close_note", "tokens", "refill_at", "flood_started", "last_refused",
         "__weakref__",
     )
@@ -77,6 +136,7 @@ class Session:
         self.ai_id: str | None = None
         self.peer: PeerInfo | None = None
         self.queue: deque[Frame] = deque()
+        self.queue_bytes = 0  # bytes of the frames in queue
         self.drain_task: asyncio.Task[None] | None = None
         self.synced = False  # TRAINING_SYNC is out: frames may be written directly
         self.closing = False
@@ -88,8 +148,11 @@ class Session:
         self.last_refused = 0.0
 
     # Mailbox protocol -------------------------------------------------------------
-    def put(self, frame: Frame) -> None:
-        """Queue a frame for this receiver without ever blocking the caller."""
+    def put(self, frame: Frame, *, admit: bool = False) -> None:
+        """Queue a frame for this receiver without ever blocking the caller.
+
+        ``admit``: the frame is queued whatever the bounds (TRAINING_SYNC, whose size
+        is set by the network, not by this receiver); it still counts toward them."""
         if self.closing:
             return
         ws = self.ws
@@ -105,18 +168,42 @@ class Session:
                     return
                 self.hub.metrics.frames_out[frame.type] += 1
                 return
-        if len(self.queue) >= self.hub.config.limits.outbound_queue:
-            self.hub._too_slow(self)
-            return
+        hub = self.hub
+        size = len(frame.data)
+        if not admit:
+            limits = hub.config.limits
+            if len(self.queue) >= limits.outbound_queue:
+                hub._too_slow(self, f"outbound queue full ({limits.outbound_queue} frames)")
+                return
+            if self.queue_bytes + size > limits.outbound_queue_bytes:
+                hub._too_slow(self, f"outbound queue full ({self.queue_bytes + size} bytes > {limits.outbound_queue_bytes})")
+                return
+            if hub.queued_bytes + size > limits.queues_total_bytes and not hub._make_room(size, self):
+                return
         self.queue.append(frame)
+        self.queue_bytes += size
+        hub.queued_bytes += size
+        hub._queued.add(self)
         if self.synced and self.drain_task is None:
             self.drain_task = asyncio.get_running_loop().create_task(self._drain())
 
+    def drop_queue(self) -> int:
+        """Forget every queued frame; returns how many bytes that was."""
+        dropped = self.queue_bytes
+        self.queue.clear()
+        self.queue_bytes = 0
+        self.hub.queued_bytes -= dropped
+        self.hub._queued.discard(self)
+        return dropped
+
     async def _drain(self) -> None:
-        ws, queue, out = self.ws, self.queue, self.hub.metrics.frames_out
+        ws, queue, out, hub = self.ws, self.queue, self.hub.metrics.frames_out, self.hub
         try:
             while queue and not self.closing:
                 frame = queue.popleft()
+                size = len(frame.data)
+                self.queue_bytes -= size
+                hub.queued_bytes -= size
                 await ws.send(frame.data, text=True)
                 out[frame.type] += 1
         except ConnectionClosed:
@@ -126,13 +213,17 @@ class Session:
             self.hub._close_session(self, CloseCode.INTERNAL_ERROR, "hub fault")
         finally:
             self.drain_task = None
+            if not queue:
+                hub._queued.discard(self)
 
-    def start_delivery(self, first: Frame) -> None:
-        """Send ``first`` (TRAINING_SYNC) before anything delivered while joining."""
+    def start_delivery(self, first: list[Frame]) -> None:
+        """Send ``first`` (the TRAINING_SYNC frames, in a row) before anything
+        delivered while joining."""
         pending = list(self.queue)
-        self.queue.clear()
+        self.drop_queue()
         self.synced = True
-        self.put(first)
+        for frame in first:
+            self.put(frame, admit=True)
         for frame in pending:
             self.put(frame)
 
@@ -145,14 +236,24 @@ class Hub:
         self.broker: Broker = broker if broker is not None else _default_broker(self.config)
         self.generated_token = not self.config.has_tokens
         self.shared_token: str | None = secrets.token_urlsafe(24) if self.generated_token else self.config.shared_token
-        self._token_digests: list[tuple[bytes, str | None]] = []  # (sha256(token), bound id or None=shared)
+        self._token_digests: list[tuple[bytes, str | None]] = []  # (sha256(token), bound id (folded) or None=shared)
         if self.shared_token is not None:
             self._token_digests.append((_digest(self.shared_token), None))
         for ai_id, token in self.config.tokens.items():
-            self._token_digests.append((_digest(token), ai_id))
+            self._token_digests.append((_digest(token), fold(ai_id)))
+        self._bound_ids = frozenset(fold(ai_id) for ai_id in self.config.tokens)  # ids the shared token may not claim
         self._sessions: set[Session] = set()
-        self._local: dict[str, Session] = {}
+        self._local: dict[str, Session] = {}  # folded id -> session
         self._reserved: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        # Connections per credential key (all, and not yet joined). Weak: a connection
+        # whose handshake fails after it was counted never reaches the handler.
+        self._per_credential: dict[tuple[str, ...], weakref.WeakSet[ServerConnection]] = {}
+        self._unjoined: dict[tuple[str, ...], weakref.WeakSet[ServerConnection]] = {}
+        self._refusals = RefusalLog(self.config.limits.refusal_log_interval_s)
+        self.queued_bytes = 0  # bytes in every receiver's outbound queue together
+        self._queued: set[Session] = set()  # sessions with a non-empty queue
+        self._trim_handle: asyncio.TimerHandle | None = None
+        self._last_trim = 0.0
         self._credentials: weakref.WeakKeyDictionary[ServerConnection, Credential] = weakref.WeakKeyDictionary()
         self._closers: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
@@ -160,7 +261,9 @@ class Hub:
         self._unsubscribe = None
         self._shutting_down = False
         self._closed: asyncio.Event | None = None  # created on start (needs a loop)
-        self.metrics = HubMetrics(lambda: len(self._sessions), lambda: len(self._local), self.broker.status)
+        self.metrics = HubMetrics(
+            lambda: len(self._sessions), lambda: len(self._local), self.broker.status, lambda: self.queued_bytes,
+        )
 
     # Lifecycle --------------------------------------------------------------------
     async def start(self) -> Hub:
@@ -221,6 +324,10 @@ class Hub:
             self._unsubscribe()
             self._unsubscribe = None
         await self.broker.close()
+        self._refusals.close()
+        if self._trim_handle is not None:
+            self._trim_handle.cancel()
+            self._trim_handle = None
         assert self._closed is not None
         self._closed.set()
         log.info("hub stopped")
@@ -261,11 +368,11 @@ class Hub:
         return "http" + self.url[2:]
 
     def joined_ids(self) -> list[str]:
-        """Trainers joined through this hub process."""
-        return list(self._local)
+        """Trainers joined through this hub process (as they joined)."""
+        return [s.ai_id for s in self._local.values() if s.ai_id is not None]
 
     # Handshake --------------------------------------------------------------------
-    def _authenticate(self, header: str | None) -> Credential | None:
+    def _authenticate(self, header: str | None, host: str = "?") -> Credential | None:
         if not header:
             return None
         scheme, _, presented = header.strip().partition(" ")
@@ -284,7 +391,8 @@ class Hub:
                 ids.append(ai_id)  # type: ignore[arg-type]
         if not shared and not ids:
             return None
-        return Credential(shared, frozenset(ids))
+        key = ("shared", host) if shared else ("ids", *sorted(ids))
+        return Credential(shared, frozenset(ids), key)
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
@@ -302,7 +410,7 @@ class Hub:
             return self._refuse(connection, HTTPStatus.NOT_FOUND, "not_found", remote, f"no such path {path[:100]!r}; the hub is at /")
         if self._shutting_down:
             return self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "shutting_down", remote, "the hub is shutting down")
-        credential = self._authenticate(request.headers.get("Authorization"))
+        credential = self._authenticate(request.headers.get("Authorization"), remote.rsplit(":", 1)[0])
         if credential is None:
             response = self._refuse(
                 connection, HTTPStatus.UNAUTHORIZED, "unauthorized", remote,
@@ -310,18 +418,56 @@ class Hub:
             )
             response.headers["WWW-Authenticate"] = 'Bearer realm="collab-hub"'
             return response
-        if len(self._reserved) >= self.config.limits.max_connections:
+        limits = self.config.limits
+        key = credential.key
+        held = self._per_credential.get(key)
+        if held is not None and len(held) >= limits.max_connections_per_credential:
+            return self._refuse(
+                connection, HTTPStatus.SERVICE_UNAVAILABLE, "credential_connections", remote,
+                f"this credential holds {limits.max_connections_per_credential} connections already (the limit)",
+            )
+        unjoined = self._unjoined.get(key)
+        if unjoined is not None and len(unjoined) >= limits.max_unjoined_per_credential:
+            return self._refuse(
+                connection, HTTPStatus.SERVICE_UNAVAILABLE, "credential_unjoined", remote,
+                f"this credential holds {limits.max_unjoined_per_credential} connections that have not joined yet (the limit)",
+            )
+        if len(self._reserved) >= limits.max_connections:
             return self._refuse(
                 connection, HTTPStatus.SERVICE_UNAVAILABLE, "max_connections", remote,
-                f"the hub is full ({self.config.limits.max_connections} connections)",
+                f"the hub is full ({limits.max_connections} connections)",
             )
         self._reserved.add(connection)
         self._credentials[connection] = credential
+        if held is None:
+            if len(self._per_credential) > 4 * limits.max_connections:
+                self._prune_credentials()
+            held = self._per_credential[key] = weakref.WeakSet()
+        held.add(connection)
+        if unjoined is None:
+            unjoined = self._unjoined[key] = weakref.WeakSet()
+        unjoined.add(connection)
         return None
+
+    def _prune_credentials(self) -> None:
+        """Forget credential keys with no connection left (their connections' handshakes
+        failed after they were counted, so no handler released them)."""
+        for table in (self._per_credential, self._unjoined):
+            for key in [k for k, conns in table.items() if not conns]:
+                del table[key]
+
+    def _release_credential(self, ws: ServerConnection, key: tuple[str, ...], joined: bool) -> None:
+        tables = (self._unjoined,) if joined else (self._per_credential, self._unjoined)
+        for table in tables:
+            conns = table.get(key)
+            if conns is not None:
+                conns.discard(ws)
+                if not conns:
+                    del table[key]
 
     def _refuse(self, connection: ServerConnection, status: HTTPStatus, reason: str, remote: str, detail: str) -> Response:
         self.metrics.handshakes_refused[reason] += 1
-        log.info("refuse peer=%s reason=%s (HTTP %d: %s)", remote, reason, status.value, detail)
+        self._refusals.refused(reason, remote, status.value, detail)
         return connection.respond(status, detail + "\n")
 
     # Connection handler ---------------------------------------------------------------
@@ -338,7 +484,8 @@ class Hub:
                 await self._serve_joined(session, loop)
         except ConnectionClosed as exc:
             sent = exc.sent
-            if sent is not None and sent.code in (CloseCode.MESSAGE_TOO_BIG, CloseCode.INVALID_UTF8) and not exc.rcvd_then_sent:
+            layer_codes = (CloseCode.PROTOCOL_ERROR, CloseCode.MESSAGE_TOO_BIG, CloseCode.INVALID_UTF8)
+            if sent is not None and sent.code in layer_codes and not exc.rcvd_then_sent:
                 self.metrics.closes[int(sent.code)] += 1
                 session.close_note = session.close_note or f"closed {sent.code} by the websocket layer ({sent.reason})"
         except Exception:
@@ -353,6 +500,7 @@ class Hub:
                 # websockets closes the connection on the handler's return.
                 await asyncio.shield(session.closer)
             self._reserved.discard(ws)
+            self._release_credential(ws, credential.key, joined=False)
             self._sessions.discard(session)
             if session.ai_id is not None:
                 await self._leave(session)
@@ -419,7 +567,7 @@ class Hub:
                         continue
                     try:
                         hello = p.decode_hello(env)
-                        if env.sender_id is not None and env.sender_id != hello.ai_id:
+                        if env.sender_id is not None and fold(env.sender_id) != fold(hello.ai_id):
                             await self._error(
                                 s, ErrorCode.SPOOFED_SENDER,
                                 f"HELLO's sender_id {env.sender_id[:80]!r} is not its ai_id {hello.ai_id!r}; the HELLO was dropped.",
@@ -427,12 +575,16 @@ class Hub:
                             )
                             continue
                         cred = s.credential
-                        if not (hello.ai_id in cred.ids or (cred.shared and hello.ai_id not in self.config.tokens)):
+                        key = fold(hello.ai_id)
+                        if not (key in cred.ids or (cred.shared and key not in self._bound_ids)):
                             raise HelloError(ErrorCode.AUTH_FAILED, CloseCode.AUTH_FAILED, f"This token may not claim the id {hello.ai_id!r}.")
                         peer = PeerInfo(hello.ai_id, hello.specialization, tuple(hello.capabilities))
                         others = await self.broker.join(peer, s)
                         if others is None:
-                            raise HelloError(ErrorCode.DUPLICATE_ID, CloseCode.DUPLICATE_ID, f"The id {hello.ai_id!r} is already joined.")
+                            raise HelloError(
+                                ErrorCode.DUPLICATE_ID, CloseCode.DUPLICATE_ID,
+                                f"The id {hello.ai_id!r} is already joined (ids are compared case-insensitively).",
+                            )
                     except HelloError as exc:
                         await self._error(s, exc.code, exc.detail, env.message_id)
                         s.close_note = exc.code
@@ -452,28 +604,20 @@ class Hub:
         # Joined.
         s.ai_id = peer.ai_id
         s.peer = peer
-        self._local[peer.ai_id] = s
+        self._local[fold(peer.ai_id)] = s
+        self._release_credential(ws, s.credential.key, joined=True)
         self.metrics.joins += 1
         log.info(
             "join id=%s peer=%s specialization=%r capabilities=%d peers=%d",
             peer.ai_id, s.remote, peer.specialization[:80], len(peer.capabilities), len(others),
         )
-        s.start_delivery(
-            p.hub_frame(
-                p.TRAINING_SYNC,
-                peer.ai_id,
-                {
-                    "active_ais": [o.ai_id for o in others],
-                    "collaboration_opportunities": [o.as_dict() for o in others],
-                    "global_knowledge_base": {},
-                },
-            )
-        )
+        s.start_delivery(p.training_sync_frames(peer.ai_id, others))
         return True
 
     async def _serve_joined(self, s: Session, loop: asyncio.AbstractEventLoop) -> None:
         ws, broker, ai_id = s.ws, self.broker, s.ai_id
         assert ai_id is not None
+        own_key = fold(ai_id)
         relayed = p.RELAYED_TYPES
         while True:
             message = await ws.recv()
@@ -489,11 +633,14 @@ class Hub:
                 if type_ == p.HELLO:
                     detail = f"HELLO is sent once; this connection already joined as {ai_id!r}. The frame was dropped."
                 else:
-                    detail = f"Unknown type {type_[:80]!r}: clients send HELLO, COLLABORATION_REQUEST, COLLABORATION_RESPONSE or OS_COMPONENT_SHARE."
+                    detail = (
+                        f"Unknown type {type_[:80]!r}: clients send HELLO, COLLABORATION_REQUEST, COLLABORATION_RESPONSE, "
+                        "OS_COMPONENT_SHARE, REPUTATION_QUERY or REPUTATION_REPORT."
+                    )
                 await self._error(s, ErrorCode.UNKNOWN_TYPE, detail, env.message_id)
                 continue
             sender = env.sender_id
-            if sender is not None and sender != ai_id:
+            if sender is not None and sender != ai_id and fold(sender) != own_key:
                 await self._error(
                     s, ErrorCode.SPOOFED_SENDER,
                     f"sender_id {sender[:80]!r} is not your id {ai_id!r}; the frame was not forwarded.",
@@ -501,7 +648,7 @@ class Hub:
                 )
                 continue
             recipient = env.recipient_id
-            if recipient == ai_id:
+            if recipient is not None and fold(recipient) == own_key:
                 await self._error(s, ErrorCode.UNKNOWN_RECIPIENT, "A frame cannot be directed to its own sender; it was dropped.", env.message_id)
                 continue
             frame = Frame(type_, p.encode_relay(env, ai_id))
@@ -527,20 +674,22 @@ class Hub:
     # Presence -------------------------------------------------------------------------
     def peer_joined(self, peer: PeerInfo) -> None:
         info = peer.as_dict()
-        for ai_id, s in list(self._local.items()):
-            if ai_id != peer.ai_id:
-                s.put(p.hub_frame(p.PEER_JOINED, ai_id, info))
+        key = fold(peer.ai_id)
+        for other_key, s in list(self._local.items()):
+            if other_key != key:
+                s.put(p.hub_frame(p.PEER_JOINED, s.ai_id, info))
 
     def peer_left(self, ai_id: str) -> None:
-        for other_id, s in list(self._local.items()):
-            if other_id != ai_id:
-                s.put(p.hub_frame(p.PEER_LEFT, other_id, {"ai_id": ai_id}))
+        key = fold(ai_id)
+        for other_key, s in list(self._local.items()):
+            if other_key != key:
+                s.put(p.hub_frame(p.PEER_LEFT, s.ai_id, {"ai_id": ai_id}))
 
     async def _leave(self, s: Session) -> None:
         ai_id = s.ai_id
-        if ai_id is None or self._local.get(ai_id) is not s:
+        if ai_id is None or self._local.get(fold(ai_id)) is not s:
             return
-        del self._local[ai_id]
+        del self._local[fold(ai_id)]
         self.metrics.leaves += 1
         ws = s.ws
         reason = s.close_note or _close_description(ws)
@@ -550,18 +699,30 @@ class Hub:
     def claim_lost(self, ai_id: str, mailbox: object) -> None:
         """The broker found ``ai_id`` joined through another hub (claimed there while
         this hub could not reach the shared store): that claim wins."""
-        s = self._local.get(ai_id)
+        s = self._local.get(fold(ai_id))
         if s is None or s is not mailbox:
             return
         s.put(p.error_frame(ai_id, ErrorCode.DUPLICATE_ID, f"The id {ai_id!r} is already joined through another hub.", None))
         self._close_session(s, CloseCode.DUPLICATE_ID, str(ErrorCode.DUPLICATE_ID), note="duplicate_id: id claimed through another hub")
 
-    def _too_slow(self, s: Session) -> None:
+    def _too_slow(self, s: Session, why: str) -> None:
         self.metrics.slow_receivers_disconnected += 1
-        self._close_session(
-            s, CloseCode.TRY_AGAIN_LATER, "outbound queue full",
-            note=f"slow receiver: outbound queue full ({self.config.limits.outbound_queue} frames)",
-        )
+        self._close_session(s, CloseCode.TRY_AGAIN_LATER, "outbound queue full", note=f"slow receiver: {why}")
+
+    def _make_room(self, size: int, requester: Session) -> bool:
+        """All queues together would pass ``limits.queues_total_bytes``: close the
+        receivers with the largest queues (the ones furthest behind) until ``size``
+        more bytes fit. False if ``requester`` itself was closed."""
+        budget = self.config.limits.queues_total_bytes
+        while self.queued_bytes + size > budget:
+            victim = max(self._queued, key=lambda q: q.queue_bytes, default=None)
+            if victim is None or victim is requester or victim.queue_bytes <= requester.queue_bytes:
+                victim = requester
+            self.metrics.queue_budget_closes += 1
+            self._too_slow(victim, f"the hub's queues together are over {budget} bytes and this queue was the largest ({victim.queue_bytes} bytes)")
+            if victim is requester:
+                return False
+        return True
 
     def _close_session(self, s: Session, code: CloseCode, reason: str, note: str | None = None) -> None:
         """Close a connection from anywhere without blocking the caller. A joined
@@ -569,7 +730,7 @@ class Hub:
         if s.closing:
             return
         s.closing = True
-        s.queue.clear()
+        dropped = s.drop_queue()
         s.close_note = note or reason
         self.metrics.closes[int(code)] += 1
         log.info("refuse id=%s peer=%s reason=%s (close %d)", s.ai_id or "-", s.remote, s.close_note, int(code))
@@ -578,11 +739,31 @@ class Hub:
             if s.ai_id is not None:
                 await self._leave(s)
             await s.ws.close(code, reason)
+            if dropped >= TRIM_AFTER_BYTES:  # its transport's buffer is gone too now
+                self._schedule_trim()
+
+        if dropped >= TRIM_AFTER_BYTES:
+            self._schedule_trim()
 
         task = asyncio.get_running_loop().create_task(close())
         s.closer = task
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
+
+
+    def _schedule_trim(self) -> None:
+        """Give freed memory back to the OS soon (at most once per TRIM_MIN_INTERVAL_S)."""
+        if self._trim_handle is not None or self._closed is None or self._closed.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_trim + TRIM_MIN_INTERVAL_S - loop.time())
+        self._trim_handle = loop.call_later(delay, self._trim)
+
+    def _trim(self) -> None:
+        self._trim_handle = None
+        self._last_trim = asyncio.get_running_loop().time()
+        if release_free_memory():
+            self.metrics.memory_trims += 1
 
 
 async def start_hub(config: HubConfig | None = None, *, broker: Broker | None = None) -> Hub:

@@ -38,7 +38,7 @@ async def test_join_gets_training_sync_and_peers_get_peer_joined(hub, connect):
     alice = await connect(hub)
     sync = await alice.join("alice", specialization="memory", capabilities=["paging"])
     assert_hub_frame(sync, "alice")
-    assert sync["payload"] == {"active_ais": [], "collaboration_opportunities": [], "global_knowledge_base": {}}
+    assert sync["payload"] == {"active_ais": [], "collaboration_opportunities": [], "global_knowledge_base": {}, "more": False}
 
     bob = await connect(hub)
     sync = await bob.join("bob", specialization="fs", capabilities=["ext4", "fat"])
