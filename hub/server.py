@@ -309,7 +309,7 @@ class Hub:
     async def close(self) -> None:
         """Graceful shutdown: stop accepting, close every connection with 1001 and
         wait for every handler to finish (bounded by limits.close_timeout_s)."""
-        if self._server is None:
+        if self._server is None or (self._closed is not None and self._closed.is_set()):
             return
         self.begin_shutdown()
         server = self._server

@@ -93,7 +93,10 @@ async def test_types_a_client_may_not_send_are_unknown_type(trio, type_):
     assert (await bob.recv())["message_id"] == marker["message_id"]
 
 
-@pytest.mark.parametrize("type_", ["COLLABORATION_REQUEST", "COLLABORATION_RESPONSE", "OS_COMPONENT_SHARE"])
+RELAYED = ["COLLABORATION_REQUEST", "COLLABORATION_RESPONSE", "OS_COMPONENT_SHARE", "REPUTATION_QUERY", "REPUTATION_REPORT"]
+
+
+@pytest.mark.parametrize("type_", RELAYED)
 async def test_each_relayed_type_is_relayed_with_payload_as_sent(trio, type_):
     alice, bob, _ = trio
     payload = {"request_id": None, "component": {"id": "c", "content": "héllo ✓ \u2028 \U0001F600"}, "n": [1, 2.5, True, None], "deep": {"a": {"b": {"c": []}}}}
@@ -186,3 +189,28 @@ async def test_errors_are_counted_in_metrics(hub, trio):
     await alice.expect_error("unknown_recipient")
     assert hub.metrics.errors["bad_json"] == 1
     assert hub.metrics.errors["unknown_recipient"] == 1
+
+
+async def test_reputation_frames_are_relayed_directed_and_broadcast(trio):
+    """PROTOCOL.md "Reputation reports": a query is directed, its report directed back
+    with the same query_id, and an unsolicited report (query_id null) is a broadcast."""
+    alice, bob, carol = trio
+    query = {"query_id": "q1", "subjects": ["carol", "dave"]}
+    sent = await alice.send_env("REPUTATION_QUERY", query, recipient_id="bob")
+    got = await bob.recv()
+    assert (got["type"], got["message_id"], got["sender_id"], got["recipient_id"]) == ("REPUTATION_QUERY", sent["message_id"], "alice", "bob")
+    assert got["payload"] == query
+    report = {"query_id": "q1", "observations": [{"subject": "carol", "successes": 2.5, "failures": 0, "last_outcome_at": 1.0e9}]}
+    sent = await bob.send_env("REPUTATION_REPORT", report, recipient_id="alice")
+    got = await alice.recv()
+    assert (got["type"], got["message_id"], got["sender_id"]) == ("REPUTATION_REPORT", sent["message_id"], "bob")
+    assert got["payload"] == report
+    # Unsolicited: broadcast to everyone else, never echoed to its sender.
+    unsolicited = {"query_id": None, "observations": []}
+    sent = await carol.send_env("REPUTATION_REPORT", unsolicited)
+    for receiver in (alice, bob):
+        got = await receiver.recv()
+        assert (got["type"], got["message_id"], got["sender_id"], got["recipient_id"]) == ("REPUTATION_REPORT", sent["message_id"], "carol", None)
+        assert got["payload"] == unsolicited
+    marker = await alice.send_env("COLLABORATION_RESPONSE", {}, recipient_id="carol")
+    assert (await carol.recv())["message_id"] == marker["message_id"]

@@ -26,6 +26,7 @@ from test_hub_routing import (  # noqa: F401
     test_directed_frame_reaches_only_its_recipient,
     test_each_relayed_type_is_relayed_with_payload_as_sent,
     test_extra_envelope_fields_are_accepted_and_not_relayed,
+    test_reputation_frames_are_relayed_directed_and_broadcast,
     test_spoofed_sender_is_refused_and_not_forwarded,
     test_types_a_client_may_not_send_are_unknown_type,
     test_unknown_recipient_including_self,

@@ -1,0 +1,308 @@
+"""Issue 9's attacks on the hub, each tried by a hostile client written from
+PROTOCOL.md alone (plain websockets / raw sockets + json) against a real hub on
+loopback: oversized HELLO fields, peers that would make TRAINING_SYNC too large for a
+newcomer, slow receivers measured in bytes, a hub-wide queue budget, a credential
+opening connections that never join, and websocket protocol errors (1002)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+
+import pytest
+from hub_testkit import BOUND_TOKEN, SHARED, eventually, hello_payload
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+CLIENT_MAX = 2**20 + 4096  # PROTOCOL.md: clients accept at least the limit + 4 KiB
+HUB_FRAME_MAX = 256 * 1024
+
+
+def frame(type_: str, payload: dict, recipient_id: str | None = None) -> str:
+    return json.dumps({"type": type_, "message_id": uuid.uuid4().hex, "recipient_id": recipient_id,
+                       "timestamp": time.time(), "payload": payload})
+
+
+async def open_ws(url: str, token: str = SHARED, **kw):
+    kw.setdefault("max_size", CLIENT_MAX)
+    return await ws_connect(url, additional_headers={"Authorization": f"Bearer {token}"}, compression=None,
+                            open_timeout=10, close_timeout=1, **kw)
+
+
+async def recv_json(ws, timeout: float = 10.0) -> tuple[dict, int]:
+    async with asyncio.timeout(timeout):
+        raw = await ws.recv()
+    return json.loads(raw), len(raw.encode() if isinstance(raw, str) else raw)
+
+
+async def join(url: str, ai_id: str, token: str = SHARED, **hello) -> tuple[object, list[dict]]:
+    """Join; return the connection and every TRAINING_SYNC frame (until more is false)."""
+    ws = await open_ws(url, token)
+    await ws.send(frame("HELLO", hello_payload(ai_id, **hello)))
+    syncs = []
+    while True:
+        got, _ = await recv_json(ws)
+        assert got["type"] == "TRAINING_SYNC", got
+        syncs.append(got)
+        if not got["payload"].get("more", False):
+            return ws, syncs
+
+
+async def close_code(ws, timeout: float = 10.0) -> int | None:
+    async with asyncio.timeout(timeout):
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd is not None else None
+
+
+def caps() -> list[str]:
+    return [f"cap{i:02d}-" + "z" * 58 for i in range(32)]  # 32 capabilities of 64 characters
+
+
+# -- HELLO and TRAINING_SYNC ------------------------------------------------------------
+
+
+async def test_one_megabyte_specialization_is_refused_4400(hub):
+    ws = await open_ws(hub.url)
+    await ws.send(frame("HELLO", hello_payload("mallory", specialization="S" * 1_000_000)))
+    err, size = await recv_json(ws)
+    assert (err["type"], err["payload"]["code"]) == ("ERROR", "bad_hello")
+    assert "specialization" in err["payload"]["detail"] and size < 4096
+    assert await close_code(ws) == 4400
+    assert hub.joined_ids() == []
+
+
+async def test_two_big_peers_can_no_longer_lock_a_newcomer_out(hub):
+    # The attack of issue 9: two peers with ~1 MB specializations each.
+    for name in ("mallory", "trudy"):
+        ws = await open_ws(hub.url)
+        await ws.send(frame("HELLO", hello_payload(name, specialization="S" * 1_000_000)))
+        assert await close_code(ws) == 4400
+    # The most they can carry now is the largest legal HELLO.
+    big = []
+    for name in ("mallory", "trudy"):
+        ws, _ = await join(hub.url, name + "x" * (64 - len(name)), specialization="s" * 64, capabilities=caps())
+        big.append(ws)
+    # A newcomer with the client's own size limit joins and sees both, first time.
+    newcomer, syncs = await join(hub.url, "newcomer")
+    assert [s["payload"]["more"] for s in syncs] == [False]
+    assert len(syncs[0]["payload"]["active_ais"]) == 2
+    assert newcomer.state.name == "OPEN"
+
+
+async def test_training_sync_is_split_into_frames_of_at_most_256_kib(start_hub):
+    n = 160
+    limits = {"max_connections_per_credential": n + 10, "max_unjoined_per_credential": n + 10}
+    hub = await start_hub(limits=limits)
+    ids = [f"t{i:03d}-" + "q" * 59 for i in range(n)]  # 64-character ids
+    fillers = []
+    for ai_id in ids:
+        ws, _ = await join(hub.url, ai_id, specialization="s" * 64, capabilities=caps())
+        fillers.append(ws)
+    ws = await open_ws(hub.url)
+    await ws.send(frame("HELLO", hello_payload("newcomer")))
+    frames = []
+    while True:  # every frame up to the last sync is a TRAINING_SYNC: nothing between them
+        got, size = await recv_json(ws)
+        assert got["type"] == "TRAINING_SYNC", f"frame {len(frames)} between the syncs: {got['type']}"
+        assert size <= HUB_FRAME_MAX, size
+        frames.append(got["payload"])
+        if not got["payload"].get("more", False):
+            break
+    assert len(frames) >= 2
+    assert [f["more"] for f in frames] == [True] * (len(frames) - 1) + [False]
+    assert "global_knowledge_base" in frames[0]
+    assert all("global_knowledge_base" not in f for f in frames[1:])
+    union = [i for f in frames for i in f["active_ais"]]
+    assert sorted(union) == sorted(ids)  # every trainer, each exactly once
+    opportunities = {o["ai_id"]: o for f in frames for o in f["collaboration_opportunities"]}
+    assert sorted(opportunities) == sorted(ids)
+    assert all(o["capabilities"] == caps() and o["specialization"] == "s" * 64 for o in opportunities.values())
+    for f in frames:  # each frame carries the same part of both lists
+        assert f["active_ais"] == [o["ai_id"] for o in f["collaboration_opportunities"]]
+    for filler in fillers:
+        filler.transport.abort()
+
+
+# -- Slow receivers, bounded in bytes ------------------------------------------------
+
+
+async def stalled(hub, ai_id: str):
+    """A receiver that joins and then never reads (tiny socket buffer)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", hub.port))
+    ws = await open_ws(hub.url, sock=sock, max_queue=1)
+    await ws.send(frame("HELLO", hello_payload(ai_id)))
+    got, _ = await recv_json(ws)
+    assert got["type"] == "TRAINING_SYNC"
+    return ws
+
+
+async def test_slow_receiver_is_closed_1013_by_bytes_and_others_get_everything(start_hub, caplog):
+    caplog.set_level(logging.INFO, logger="collab_hub")
+    # 1,000 frames would never be reached: the byte bound (256 KiB) closes it first.
+    hub = await start_hub(limits={"outbound_queue": 1000, "outbound_queue_bytes": 256 * 1024,
+                                  "rate_per_s": 100000, "rate_burst": 100000})
+    sender, _ = await join(hub.url, "sender")
+    fast, _ = await join(hub.url, "fast")
+    slow = await stalled(hub, "slow")
+    for _ in range(2):
+        got, _ = await recv_json(sender)  # PEER_JOINED fast, slow
+    got, _ = await recv_json(fast)  # PEER_JOINED slow
+    pad = "p" * 60_000
+    sent, received = [], []
+    async with asyncio.timeout(30):
+        while hub.metrics.slow_receivers_disconnected == 0:
+            assert len(sent) < 1000, "the stalled receiver was never disconnected by bytes"
+            f = frame("COLLABORATION_REQUEST", {"pad": pad})
+            await sender.send(f)
+            sent.append(json.loads(f)["message_id"])
+            got, _ = await recv_json(fast)
+            received.append(got["message_id"])
+    assert received == sent
+    assert len(sent) < 1000
+    assert any("bytes" in r.getMessage() and "slow" in r.getMessage() for r in caplog.records)
+    assert (await recv_json(fast))[0]["payload"] == {"ai_id": "slow"}  # PEER_LEFT
+    assert await close_code(slow, timeout=10) in (1013, None)  # it may only see 1006
+    assert hub.metrics.closes[1013] == 1
+    await eventually(lambda: hub.queued_bytes == 0, message="queued bytes to return to 0")
+
+
+async def test_hub_wide_budget_closes_the_largest_queue_and_nobody_else_loses_a_message(start_hub):
+    hub = await start_hub(limits={"outbound_queue_bytes": 1024 * 1024, "queues_total_bytes": 1536 * 1024,
+                                  "rate_per_s": 100000, "rate_burst": 100000})
+    sender, _ = await join(hub.url, "sender")
+    fast, _ = await join(hub.url, "fast")
+    slow_a = await stalled(hub, "slowa")
+    slow_b = await stalled(hub, "slowb")
+    for _ in range(3):
+        await recv_json(sender)
+    for _ in range(2):
+        await recv_json(fast)
+    pad = "p" * 50_000
+    sent, received, left = [], [], []
+    async with asyncio.timeout(60):
+        while hub.metrics.slow_receivers_disconnected < 2:
+            assert len(sent) < 1000
+            f = frame("COLLABORATION_REQUEST", {"pad": pad})
+            await sender.send(f)
+            sent.append(json.loads(f)["message_id"])
+            got, _ = await recv_json(fast)
+            while got["type"] == "PEER_LEFT":  # a slow one was closed
+                left.append(got["payload"]["ai_id"])
+                got, _ = await recv_json(fast)
+            received.append(got["message_id"])
+            assert hub.queued_bytes <= 1536 * 1024
+    assert received == sent
+    assert hub.metrics.queue_budget_closes >= 1  # the first one went over the hub-wide budget
+    assert sorted(hub.joined_ids()) == ["fast", "sender"]
+    for ws in (slow_a, slow_b):
+        ws.transport.abort()
+    await eventually(lambda: hub.queued_bytes == 0, message="queued bytes to return to 0")
+    assert "collab_hub_queue_budget_closes_total" in hub.metrics.render()
+
+
+# -- Connections per credential ------------------------------------------------------
+
+
+async def test_a_thousand_unjoined_connections_from_one_credential_cannot_fill_the_hub(start_hub, caplog):
+    caplog.set_level(logging.INFO, logger="collab_hub")
+    hub = await start_hub(limits={"refusal_log_interval_s": 3600, "hello_timeout_s": 2})
+    # The attacker holds a per-id token and opens 1,000 connections that never send HELLO.
+    opened, refused = [], 0
+
+    async def attempt():
+        nonlocal refused
+        try:
+            opened.append(await open_ws(hub.url, BOUND_TOKEN))
+        except InvalidStatus as exc:
+            assert exc.response.status_code == 503
+            refused += 1
+
+    for _ in range(10):
+        await asyncio.gather(*(attempt() for _ in range(100)))
+    assert len(opened) == 8 and refused == 992  # max_unjoined_per_credential (default 8)
+    assert hub.metrics.handshakes_refused["credential_unjoined"] == 992
+    # Everyone else still joins and talks.
+    honest = [await join(hub.url, f"honest{i}") for i in range(5)]
+    a, b = honest[0][0], honest[1][0]
+    for _ in range(4):
+        await recv_json(a)
+    f = frame("COLLABORATION_REQUEST", {"x": 1}, recipient_id="honest0")
+    await b.send(f)
+    got, _ = await recv_json(a)
+    assert got["message_id"] == json.loads(f)["message_id"]
+    text = hub.metrics.render()
+    assert 'collab_hub_handshakes_refused_total{reason="credential_unjoined"} 992' in text
+    # The attacker's sockets time out (4408); then its credential may connect again.
+    codes = await asyncio.gather(*(close_code(ws) for ws in opened))
+    assert codes == [4408] * 8
+    await eventually(lambda: hub.metrics._open_connections() == 5, message="the unjoined sockets to go")
+    ws, _ = await join(hub.url, "bound", BOUND_TOKEN)
+    assert "bound" in hub.joined_ids()
+    # 992 refusals, one log line within the interval; the rest are one summary line
+    # (written at the end of the interval, here when the hub stops).
+    def refusal_lines():
+        return [r.getMessage() for r in caplog.records if "credential_unjoined" in r.getMessage()]
+
+    assert len(refusal_lines()) == 1
+    await hub.close()
+    lines = refusal_lines()
+    assert len(lines) == 2 and "refused 991 more handshakes" in lines[1] and "credential_unjoined=991" in lines[1]
+
+
+async def test_connections_per_credential_are_bounded_and_freed(start_hub):
+    hub = await start_hub(limits={"max_connections_per_credential": 3, "max_unjoined_per_credential": 2})
+    # Unjoined budget: 2 sockets that have not joined; a third is refused.
+    idle = [await open_ws(hub.url), await open_ws(hub.url)]
+    with pytest.raises(InvalidStatus) as info:
+        await open_ws(hub.url)
+    assert info.value.response.status_code == 503
+    assert hub.metrics.handshakes_refused["credential_unjoined"] == 1
+    # Joining frees the unjoined budget, not the total.
+    await idle[0].send(frame("HELLO", hello_payload("a")))
+    assert (await recv_json(idle[0]))[0]["type"] == "TRAINING_SYNC"
+    await idle[1].send(frame("HELLO", hello_payload("b")))
+    assert (await recv_json(idle[1]))[0]["type"] == "TRAINING_SYNC"
+    c, _ = await join(hub.url, "c")
+    with pytest.raises(InvalidStatus) as info:
+        await open_ws(hub.url)
+    assert info.value.response.status_code == 503
+    assert hub.metrics.handshakes_refused["credential_connections"] == 1
+    # Another credential (the per-id token) is counted apart.
+    bound, _ = await join(hub.url, "bound", BOUND_TOKEN)
+    # A connection that ends gives its place back.
+    await c.close()
+    await eventually(lambda: "c" not in hub.joined_ids(), message="c to leave")
+    await eventually(lambda: hub.metrics._open_connections() == 3, message="c's connection to end")
+    again, _ = await join(hub.url, "c")
+
+
+# -- Websocket protocol errors (1002) ------------------------------------------------
+
+
+async def test_protocol_error_close_1002_is_counted(hub):
+    reader, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {SHARED}\r\n\r\n").encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101")
+    writer.write(b"\x81\x05hello")  # an unmasked client frame breaks RFC 6455
+    data = await asyncio.wait_for(reader.read(64), 5)
+    assert data[:1] == b"\x88" and int.from_bytes(data[2:4], "big") == 1002
+    writer.close()
+    await eventually(lambda: hub.metrics.closes[1002] == 1, message="the 1002 close to be counted")
+    assert 'collab_hub_closes_total{code="1002"} 1' in hub.metrics.render()
