@@ -502,6 +502,11 @@ class Hub:
             self._reserved.discard(ws)
             self._release_credential(ws, credential.key, joined=False)
             self._sessions.discard(session)
+            # Whatever still waits for this receiver (it went away on its own) is
+            # dropped, and no longer counts toward the hub-wide budget.
+            session.closing = True
+            if session.drop_queue() >= TRIM_AFTER_BYTES:
+                self._schedule_trim()
             if session.ai_id is not None:
                 await self._leave(session)
 

@@ -178,6 +178,23 @@ async def test_slow_receiver_is_closed_1013_by_bytes_and_others_get_everything(s
     await eventually(lambda: hub.queued_bytes == 0, message="queued bytes to return to 0")
 
 
+async def test_a_receiver_that_leaves_with_a_full_queue_gives_its_bytes_back(start_hub):
+    hub = await start_hub(limits={"rate_per_s": 100000, "rate_burst": 100000})
+    sender, _ = await join(hub.url, "sender")
+    slow = await stalled(hub, "slow")
+    await recv_json(sender)  # PEER_JOINED slow
+    pad = "p" * 60_000
+    async with asyncio.timeout(30):
+        while hub.queued_bytes < 1_000_000:  # frames wait in its queue (kernel buffers are full)
+            await sender.send(frame("COLLABORATION_REQUEST", {"pad": pad}, recipient_id="slow"))
+            await asyncio.sleep(0)
+    assert hub.metrics.slow_receivers_disconnected == 0
+    slow.transport.abort()  # it goes away on its own, queue and all
+    assert (await recv_json(sender))[0]["type"] == "PEER_LEFT"
+    await eventually(lambda: hub.queued_bytes == 0, message="its queued bytes to be released")
+    assert "collab_hub_queued_bytes 0" in hub.metrics.render()
+
+
 async def test_hub_wide_budget_closes_the_largest_queue_and_nobody_else_loses_a_message(start_hub):
     hub = await start_hub(limits={"outbound_queue_bytes": 1024 * 1024, "queues_total_bytes": 1536 * 1024,
                                   "rate_per_s": 100000, "rate_burst": 100000})
