@@ -35,6 +35,10 @@ def test_defaults_match_the_protocol():
     assert (limits.rate_per_s, limits.rate_burst) == (100, 200)
     assert limits.flood_close_s == 5
     assert limits.outbound_queue == 1000
+    assert limits.outbound_queue_bytes == 16 * 1024 * 1024
+    assert limits.queues_total_bytes == 256 * 1024 * 1024
+    assert (limits.max_connections_per_credential, limits.max_unjoined_per_credential) == (32, 8)
+    assert limits.refusal_log_interval_s == 10
     assert limits.hello_timeout_s == 10
 
 
@@ -44,13 +48,17 @@ def test_full_hub_toml(tmp_path: Path):
         '[hub]\nhost = "0.0.0.0"\nport = 7000\nlog_level = "debug"\n'
         '[auth]\nshared_token = "dev-token"\n[auth.tokens]\nalice = "alice-token"\n'
         "[limits]\nmax_message_bytes = 2048\nrate_per_s = 5.5\nrate_burst = 10\noutbound_queue = 50\n"
-        "max_connections = 7\nhello_timeout_s = 3\nflood_close_s = 1\n"
+        "max_connections = 7\nhello_timeout_s = 3\nflood_close_s = 1\noutbound_queue_bytes = 65536\n"
+        "queues_total_bytes = 131072\nmax_connections_per_credential = 5\nmax_unjoined_per_credential = 2\n"
+        "refusal_log_interval_s = 0.5\n"
     )
     config = load_config(path, environ={})
     assert (config.host, config.port, config.log_level) == ("0.0.0.0", 7000, "DEBUG")
     assert config.shared_token == "dev-token" and config.tokens == {"alice": "alice-token"}
     assert config.limits == Limits(
-        max_message_bytes=2048, rate_per_s=5.5, rate_burst=10, outbound_queue=50, max_connections=7, hello_timeout_s=3, flood_close_s=1
+        max_message_bytes=2048, rate_per_s=5.5, rate_burst=10, outbound_queue=50, max_connections=7, hello_timeout_s=3, flood_close_s=1,
+        outbound_queue_bytes=65536, queues_total_bytes=131072, max_connections_per_credential=5, max_unjoined_per_credential=2,
+        refusal_log_interval_s=0.5,
     )
 
 
@@ -82,6 +90,17 @@ def test_precedence_flag_over_env_over_file(tmp_path: Path):
         ("[auth]\ntokens = \"x\"\n", "auth.tokens: must be a table"),
         ("[auth.tokens]\n\"bad id\" = \"t\"\n", "auth.tokens.bad id"),
         ("[auth.tokens]\nalice = \"\"\n", "auth.tokens.alice: must not be empty"),
+        ("[limits]\noutbound_queue_bytes = 100\n", "limits.outbound_queue_bytes: must be >= 1024"),
+        ("[limits]\noutbound_queue_bytes = \"16MiB\"\n", "limits.outbound_queue_bytes: must be an integer"),
+        ("[limits]\nqueues_total_bytes = 2048\n", "limits.queues_total_bytes: must be >= limits.outbound_queue_bytes"),
+        ("[limits]\nmax_connections_per_credential = 0\n", "limits.max_connections_per_credential: must be >= 1"),
+        ("[limits]\nmax_unjoined_per_credential = 1.5\n", "limits.max_unjoined_per_credential: must be an integer"),
+        ("[limits]\nmax_connections_per_credential = 4\nmax_unjoined_per_credential = 5\n",
+         "limits.max_unjoined_per_credential: must be <= limits.max_connections_per_credential (4), got 5"),
+        ("[limits]\nrefusal_log_interval_s = 0\n", "limits.refusal_log_interval_s: must be a finite number > 0"),
+        ("[limits]\nmax_unjoined = 3\n", "limits.max_unjoined: unknown key"),
+        ("[auth.tokens]\nbob = \"a\"\nBOB = \"b\"\n", "auth.tokens.BOB: the same id as auth.tokens.bob"),
+        ("[auth.tokens]\nHUB = \"a\"\n", "auth.tokens.HUB: the id is reserved"),
         ("hub = 3\n", "hub: must be a table"),
         ("[hub\n", "is not valid TOML"),
     ],
@@ -152,6 +171,15 @@ def test_bad_config_in_a_subprocess_has_no_traceback(tmp_path: Path):
     assert result.stderr.strip().count("\n") == 0
     assert "limits.rate_per_s: must be a number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bad_new_limit_in_a_subprocess_exits_2_naming_the_key(tmp_path: Path):
+    path = tmp_path / "hub.toml"
+    path.write_text("[limits]\nmax_unjoined_per_credential = 0\n")
+    result = run_cli("--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "limits.max_unjoined_per_credential: must be >= 1" in result.stderr
 
 
 def test_port_in_use_exits_1_with_one_line():

@@ -93,3 +93,27 @@ async def test_concurrent_claims_in_different_cases_admit_exactly_one(network):
     await eventually(lambda: len(h1.joined_ids()) + len(h2.joined_ids()) == 1, message="exactly one carol")
     for ws, _ in results:
         ws.transport.abort()
+
+
+async def test_training_sync_across_hubs_is_split_into_frames_of_at_most_256_kib(network):
+    from test_hub_attacks import HUB_FRAME_MAX, caps, join, open_ws, recv_json
+
+    n = 120
+    limits = {"max_connections_per_credential": n + 10, "max_unjoined_per_credential": n + 10}
+    h1, h2 = await network(2, limits=limits)
+    ids = [f"T{i:03d}-" + "q" * 59 for i in range(n)]  # 64 characters, upper case kept
+    fillers = [(await join(h1.url, ai_id, specialization="s" * 64, capabilities=caps()))[0] for ai_id in ids]
+    ws = await open_ws(h2.url)
+    await ws.send(json.dumps({"type": "HELLO", "message_id": uuid.uuid4().hex, "timestamp": time.time(),
+                              "payload": hello_payload("newcomer")}))
+    frames = []
+    while True:
+        got, size = await recv_json(ws)
+        assert got["type"] == "TRAINING_SYNC" and size <= HUB_FRAME_MAX
+        frames.append(got["payload"])
+        if not got["payload"].get("more", False):
+            break
+    assert len(frames) >= 2 and [f["more"] for f in frames] == [True] * (len(frames) - 1) + [False]
+    assert sorted(i for f in frames for i in f["active_ais"]) == sorted(ids)
+    for filler in fillers:
+        filler.transport.abort()
