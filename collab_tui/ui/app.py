@@ -172,7 +172,8 @@ class CollabApp(App[None]):
             KeyHelp("ctrl+q", "Quit (state saved)", ""),
             KeyHelp("ctrl+p", "Command palette: themes, save, every action", ""),
             KeyHelp("tab / shift+tab", "Move between the Requests, Reputation and Components tables", ""),
-            KeyHelp("↑ ↓ pgup pgdn home end", "Move the selection", ""),
+            KeyHelp("↑ ↓ pgup pgdn", "Move the selection (the view then holds still)", ""),
+            KeyHelp("home / end", "Newest row (follow new rows again) / oldest row", ""),
             KeyHelp("mouse", "Click a row to select it; click a column header to sort (again: reverse)", ""),
             KeyHelp("esc", "Close a dialog; clear the filter", ""),
         ]

@@ -157,3 +157,22 @@ async def test_filter_is_debounced_and_narrowing_searches_only_the_rows_shown(ma
         await settle(pilot, lambda: app.main.filter_text == "ZZZ")
         assert table.row_count == 0
         assert "No rows match the filter “ZZZ”" in list(table.lines_shown())[1]
+
+
+async def test_a_score_just_below_the_threshold_never_reads_as_equal(make_app, clock):
+    from .scenario import make_runner
+    app = make_app(make_runner(clock, threshold=1.0))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock)
+        table = app.main.reputation
+        app.runner.trainer.reputation["AI_Node_2"] = 0.9996
+        app.runner.trainer.reputation["AI_Node_3"] = 1.0
+        table.refresh_rows({"AI_Node_2", "AI_Node_3"})
+        below, equal = table.get_cell("AI_Node_2", "score"), table.get_cell("AI_Node_3", "score")
+        assert below.plain == "0.9996" and table.palette.error in below.style      # not "1.00" in red
+        assert equal.plain == "1.00" and table.palette.success in equal.style
+        assert "▒" in table.get_cell("AI_Node_2", "bar").plain                        # drawn below the mark
+        x, width = table.column_span("score")
+        line = next(line for key, line in zip(table.keys_in_view(), list(table.lines_shown())[1:])
+                    if key == "AI_Node_2")
+        assert line[x:x + width].strip() == "0.9996"

@@ -277,7 +277,7 @@ def fit_text(text: str, width: int) -> str:
         return ""
     if cell_len(text) <= width:
         return text
-    return set_cell_size(text, width - 1).rstrip() + "…"
+    return set_cell_size(text, width - 1).rstrip().rstrip("…") + "…"
 
 
 def middle_cut(text: str, width: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Sequence
 
 
+from ...core.numbers import score_text
 from ...core.reputation import NEUTRAL
 from .cells import Cell, IdCell, ago, clean, score_bar, sparkline
 from .table import Column, TrainerTable
@@ -17,7 +18,7 @@ class ReputationTable(TrainerTable):
         Column("peer", "Peer", 18, min_width=12, priority=100),
         Column("spec", "Specialization", 14, min_width=8, priority=30),
         Column("bar", "Trust  ┃ threshold", BAR_WIDTH, priority=80),
-        Column("score", "Score", 5, priority=95),
+        Column("score", "Score", 6, min_width=5, priority=95),
         Column("sf", "✓/✗", 7, min_width=5, priority=60),
         Column("obs", "Obs", 4, priority=20),
         Column("trend", "Trend", TREND_WIDTH, priority=50),
@@ -88,7 +89,7 @@ class ReputationTable(TrainerTable):
                    prefix="● " if online else "○ "),
             Cell(clean(info.get("specialization", "?"))),
             score_bar(score, threshold, BAR_WIDTH, p),
-            Cell(f"{score:.2f}", f"bold {p.success if above else p.error}", sort_value=score),
+            Cell(score_text(score, threshold), f"bold {p.success if above else p.error}", sort_value=score),
             Cell(f"{successes}/{failures}", sort_value=successes - failures),
             Cell(str(successes + failures), sort_value=successes + failures),
             sparkline(t.book.trend(peer), TREND_WIDTH, p),

@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, HELD,
                               VALIDATING, IncomingRequest, OutgoingRequest)
+from ...core.numbers import score_text
 from ...core.trainer import NetworkedKernelTrainer
 from .cells import Cell, IdCell, clean, clock_time, verdict_cell
 from .table import Column, TrainerTable
@@ -36,7 +37,7 @@ class RequestsTable(TrainerTable):
         Column("peer", "⇄ Peer", 18, min_width=12, priority=95),
         Column("type", "Type", 20, min_width=10, priority=40),
         Column("spec", "Their spec.", 11, min_width=8, priority=20),
-        Column("score", "Score", 5, priority=80),
+        Column("score", "Score", 6, min_width=5, priority=80),
         Column("verdict", "Verdict", 13, priority=90),
         Column("reason", "Reason", 42, min_width=20, priority=70, flex=3),
         Column("next", "What happened next", 24, min_width=16, priority=50, flex=2),
@@ -138,7 +139,7 @@ class RequestsTable(TrainerTable):
             IdCell(clean(r.initiator), prefix="← "),
             Cell(clean(r.collaboration_type)),
             Cell(clean(r.initiator_specialization or "?")),
-            Cell(f"{r.decision.score:.2f}", sort_value=r.decision.score),
+            Cell(score_text(r.decision.score, r.decision.threshold), sort_value=r.decision.score),
             verdict_cell(r.verdict.accept, p, r.overridden),
             Cell(clean(r.verdict.reason)),
             self._incoming_next(r),
@@ -192,7 +193,8 @@ class RequestsTable(TrainerTable):
                    prefix="→ "),
             Cell(clean(o.collaboration_type)),
             Cell(clean(info.get("specialization", "—") if o.recipient else "—")),
-            Cell(f"{score:.2f}" if score is not None else "—", sort_value=score if score is not None else -1.0),
+            Cell(score_text(score, self.trainer.trust_threshold) if score is not None else "—",
+                 sort_value=score if score is not None else -1.0),
             verdict,
             Cell(clean(f"feature: {o.feature}" if o.feature else "(no feature)")),
             next_cell,
