@@ -131,6 +131,10 @@ def test_layout_drops_the_lowest_priority_first_and_gives_the_rest_to_flexible_c
     narrow = layout(columns, 32)
     assert [p.key for p in narrow] == ["a", "c", "d"]
     assert sum(p.width for p in narrow) + len(narrow) * GAP == 32
+    # at 40 all minimums fit (33), but "c" could not reach its preferred 20: "b", fixed and
+    # of lower priority than "c", gives way; "d" (higher than "c") stays
+    assert [p.key for p in layout(columns, 40)] == ["a", "c", "d"]
+    assert [p.key for p in layout(columns, 44)] == ["a", "b", "c", "d"]
     # the columns never overlap and never pass the width
     for width in range(0, 60):
         placed = layout(columns, width)

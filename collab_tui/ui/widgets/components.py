@@ -13,7 +13,7 @@ VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "…
 class ComponentsTable(TrainerTable):
     COLUMNS = (
         Column("time", "Time", 8, priority=100),
-        Column("component", "Component", 24, min_width=12, priority=80, flex=1),
+        Column("component", "Component", 22, min_width=12, priority=80),
         Column("source", "Source", 16, min_width=10, priority=90),
         Column("request", "Request", 8, priority=30),
         Column("validation", "Validation", 12, priority=95),

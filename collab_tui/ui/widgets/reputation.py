@@ -22,7 +22,7 @@ class ReputationTable(TrainerTable):
         Column("sf", "✓/✗", 7, min_width=5, priority=60),
         Column("obs", "Obs", 4, priority=20),
         Column("trend", "Trend", TREND_WIDTH, priority=50),
-        Column("last", "Last outcome", 40, min_width=16, priority=70, flex=1),
+        Column("last", "Last outcome", 16, priority=70, flex=1),
         Column("when", "When", 10, min_width=8, priority=40),
     )
     default_sort = ("peer", False)

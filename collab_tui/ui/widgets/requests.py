@@ -28,8 +28,8 @@ def outgoing_row_key(record: OutgoingRequest) -> str:
 class RequestsTable(TrainerTable):
     """Newest first by default; ``hold`` counts down held verdicts and outgoing deadlines.
 
-    At 80 columns: Time, ⇄ Peer, Score, Verdict, a Reason fragment and Hold; at 100 the
-    next step ("What happened next") too; Type and the peer's specialization from ~110.
+    At 80 columns: Time, ⇄ Peer, Score, Verdict and Reason; at 100 the next step ("What
+    happened next") too; Hold, Type and the peer's specialization from ~120.
     """
 
     COLUMNS = (
@@ -39,7 +39,7 @@ class RequestsTable(TrainerTable):
         Column("spec", "Their spec.", 11, min_width=8, priority=20),
         Column("score", "Score", 6, min_width=5, priority=80),
         Column("verdict", "Verdict", 13, priority=90),
-        Column("reason", "Reason", 42, min_width=20, priority=70, flex=3),
+        Column("reason", "Reason", 40, min_width=20, priority=70, flex=3),
         Column("next", "What happened next", 24, min_width=16, priority=50, flex=2),
         Column("hold", "Hold", 7, priority=60),
     )

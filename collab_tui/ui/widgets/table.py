@@ -77,7 +77,9 @@ def layout(columns: Sequence[Column], width: int) -> list[Placed]:
     """Which columns fit in ``width`` cells, and how wide each is.
 
     Columns are dropped lowest priority first (the rightmost of equal priority first)
-    until the minimums fit; then each shown column grows towards its preferred width —
+    until the minimums fit, and fixed columns of lower priority than the first flexible
+    one until it can have its preferred width; then each shown column grows towards its
+    preferred width —
     the flexible ones (Reason) first, then the others, highest priority first; what is
     left goes to the flexible columns by their share.
     """
@@ -89,6 +91,16 @@ def layout(columns: Sequence[Column], width: int) -> list[Placed]:
     while shown and need(shown) > width:
         drop = min(shown, key=lambda i: (columns[i].priority, -i))
         shown.remove(drop)
+    # The first flexible column (Reason) then gets its preferred width before fixed
+    # columns of lower priority are shown: those give way, lowest first.
+    flexible = sorted((i for i in shown if columns[i].flex > 0), key=lambda i: -columns[i].priority)
+    if flexible:
+        first = columns[flexible[0]]
+        for i in sorted((i for i in shown if columns[i].flex == 0 and columns[i].priority < first.priority),
+                        key=lambda i: (columns[i].priority, -i)):
+            if width - need(shown) >= first.width - first.minimum:
+                break
+            shown.remove(i)
     widths = {i: columns[i].minimum for i in shown}
     spare = width - need(shown)
     for i in sorted(shown, key=lambda i: (columns[i].flex == 0, -columns[i].priority)):
@@ -303,7 +315,7 @@ class FeedTable(ScrollView, can_focus=True):
 
     def _view_height(self) -> int:
         """Rows that fit under the header."""
-        return max(1, self.size.height - 1)
+        return max(1, self.scrollable_content_region.height - 1)
 
     def _scroll_to_cursor(self) -> None:
         top = round(self.scroll_y)
@@ -315,7 +327,7 @@ class FeedTable(ScrollView, can_focus=True):
         self._scroll_top_to(top)
 
     def _scroll_top_to(self, top: int) -> None:
-        top = max(0, min(top, len(self._order) + 1 - self.size.height))
+        top = max(0, min(top, len(self._order) + 1 - self.scrollable_content_region.height))
         if top != round(self.scroll_y):
             self.scroll_to(y=top, animate=False, immediate=True)
 
@@ -323,7 +335,7 @@ class FeedTable(ScrollView, can_focus=True):
         top = round(self.scroll_y)
         for row in rows:
             y = row - top + 1
-            if 1 <= y < self.size.height:
+            if 1 <= y < self.scrollable_content_region.height:
                 self.refresh_line(y + top)   # ScrollView.refresh_line takes a virtual line
 
     def action_cursor_up(self) -> None:
@@ -517,7 +529,7 @@ class FeedTable(ScrollView, can_focus=True):
             order = list(self._cells)
         self._order = order
         self._index = {key: n for n, key in enumerate(order)}
-        self.virtual_size = Size(self.size.width, len(order) + 1)
+        self.virtual_size = Size(0, len(order) + 1)      # never wider than the view
         self.refresh()
 
     # ---- sorting -----------------------------------------------------------
@@ -567,7 +579,7 @@ class FeedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+        self.virtual_size = Size(0, len(self._order) + 1)
         if self._order:
             if self.following:
                 self._scroll_top_to(0)
@@ -581,7 +593,7 @@ class FeedTable(ScrollView, can_focus=True):
 
     # ---- drawing -----------------------------------------------------------
     def _placed(self) -> list[Placed]:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if width != self._layout_width:
             self._layout = layout(self.COLUMNS, width)
             self._layout_width = width
@@ -596,7 +608,7 @@ class FeedTable(ScrollView, can_focus=True):
             self.render_cost += time.perf_counter() - start
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         placed = self._placed()
         if y == 0:
             return self._header_strip(placed, width)
@@ -664,7 +676,7 @@ class FeedTable(ScrollView, can_focus=True):
     # ---- text of what is shown (for tests and checks) -----------------------------
     def lines_shown(self) -> Iterator[str]:
         """The text of each line on screen, header first, as drawn now."""
-        for y in range(self.size.height):
+        for y in range(self.scrollable_content_region.height):
             yield self.render_line(y).text
 
 
