@@ -52,9 +52,6 @@ class Cell:
     def __rich__(self) -> Text:
         return Text(self.plain, style=self.style)
 
-    def __rich_measure__(self, console: Any, options: Any) -> Any:
-        return self.__rich__().__rich_measure__(console, options)
-
     @property
     def cell_len(self) -> int:
         return cell_len(self.plain)
@@ -161,7 +158,7 @@ def shared(cell: Cell) -> Cell:
 
 
 def cell_sort_key(value: Any) -> tuple:
-    """Key for DataTable.sort: by a cell's sort value, any type, None last."""
+    """Sort key of a cell: by its sort value, numbers as numbers, any type, None last."""
     v = getattr(value, "sort_value", None)
     if v is None:
         v = str(value).casefold()
@@ -246,19 +243,6 @@ def sparkline(values: list[float], width: int, palette: Palette | None = None) -
     if palette is not None:
         colour = {"up": palette.success, "down": palette.error}.get(trend(tail), palette.muted)
     return Cell(chars.rjust(width), colour, sort_value=tail[-1] if tail else -1.0)
-
-
-def fit(cell: Cell, width: int) -> Cell:
-    """Truncate to ``width`` columns with an ellipsis (keeping style and sort value), so
-    nothing is cut mid-word silently."""
-    if cell_len(cell.plain) > width:
-        cell.plain = set_cell_size(cell.plain, width - 1) + "…"
-    return cell
-
-
-def short(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: Longest text a cell keeps (a column is never wider than a terminal; details show all).
