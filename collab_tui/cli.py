@@ -22,7 +22,7 @@ from .core.hardened import make_policy
 from .core.text import peer_text
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import (
-    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_ai_id, parse_hold_seconds,
+    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_ai_id, parse_hello_name, parse_hold_seconds,
     parse_hub_url, parse_unit_interval, resolve_token,
 )
 from .io.config_file import ConfigFile
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a trust-aware collaboration trainer: in the terminal UI, headless, or as a demo.",
         epilog="Examples:  collab-tui --demo    |    collab-tui AI_Node_1 networking secret1 --trust-threshold 0.6")
     p.add_argument("ai_id", nargs="?", type=_flag(parse_ai_id), help="this trainer's id (e.g. AI_Node_1)")
-    p.add_argument("specialization", nargs="?", help="this trainer's specialization (default: from config, 'general')")
+    p.add_argument("specialization", nargs="?", type=_flag(lambda t: parse_hello_name(t, "specialization")),
+                   help="this trainer's specialization (default: from config, 'general')")
     p.add_argument("token", nargs="?", help="hub token (default: from config / $COLLAB_HUB_TOKEN)")
     p.add_argument("--hub", type=_flag(parse_hub_url), metavar="URL", help="hub URL, e.g. ws://127.0.0.1:6000/")
     p.add_argument("--trust-threshold", type=_flag(lambda t: parse_unit_interval(t, "--trust-threshold")),

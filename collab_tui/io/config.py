@@ -67,6 +67,9 @@ MAX_TIMEOUT_S = 86400.0
 HISTORY_SIZE_MAX = 10_000
 MAX_COMPONENT_BYTES_LIMIT = 64 * 1024 * 1024
 _AI_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Ids no trainer may claim (compared case-insensitively), and HELLO's capability limit.
+RESERVED_IDS = frozenset({"hub"})
+MAX_CAPABILITIES = 32
 
 
 class ConfigError(ValueError):
@@ -301,7 +304,7 @@ class TrainerSettings(_Section):
     capabilities: tuple[str, ...] = ()
 
     _section_name = "trainer"
-    _checks = {"specialization": _check_str, "capabilities": _check_str_list}
+    _checks = {"specialization": lambda v, n: parse_hello_name(v, n), "capabilities": lambda v, n: _check_capabilities(v, n)}
 
 
 @dataclass(frozen=True)
@@ -529,10 +532,27 @@ def default_config_path() -> Path:
 
 
 def parse_ai_id(text: str, name: str = "trainer id") -> str:
-    """A trainer id as the hub accepts it: 1-64 characters of A-Z a-z 0-9 _ . -."""
+    """A trainer id as the hub accepts it: 1-64 characters of A-Z a-z 0-9 _ . -, not ``hub``."""
     if not isinstance(text, str) or not _AI_ID.fullmatch(text):
         raise ConfigError(f"{name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got {text!r}")
+    if text.casefold() in RESERVED_IDS:
+        raise ConfigError(f"{name} {text!r} is reserved for the hub itself; choose another")
     return text
+
+
+def parse_hello_name(text: Any, name: str) -> str:
+    """A specialization or capability as a HELLO may carry it (PROTOCOL.md, Joining 2)."""
+    if not isinstance(text, str) or not _AI_ID.fullmatch(text):
+        raise ConfigError(f"{name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got {_show(text)}")
+    return text
+
+
+def _check_capabilities(value: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of strings, got {_show(value)}")
+    if len(value) > MAX_CAPABILITIES:
+        raise ConfigError(f"{name} may have at most {MAX_CAPABILITIES} entries, got {len(value)}")
+    return tuple(parse_hello_name(v, f"{name}[{i}]") for i, v in enumerate(value))
 
 
 def default_state_path(ai_id: str) -> Path:

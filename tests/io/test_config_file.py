@@ -180,6 +180,8 @@ def test_literal_token_round_trips(tmp_path):
 
 
 _names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+#: What a HELLO may carry as a specialization or capability (PROTOCOL.md, Joining 2).
+_hello_names = st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True)
 
 
 @settings(max_examples=40, deadline=None)
@@ -187,8 +189,8 @@ _names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
     threshold=st.floats(0, 1),
     alpha=st.floats(0, 1),
     hold=st.floats(0, 3600),
-    spec=_names,
-    caps=st.lists(_names, max_size=4),
+    spec=_hello_names,
+    caps=st.lists(_hello_names, max_size=4),
     complements=st.dictionaries(_names.filter(bool), st.lists(_names, max_size=3), max_size=3),
     command=st.lists(_names.filter(bool), max_size=3),
 )
