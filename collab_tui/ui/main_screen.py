@@ -405,7 +405,12 @@ class MainScreen(Screen[None]):
         return Settings(t.trust_threshold, t.reputation_alpha, t.hold_s)
 
     def action_settings(self) -> None:
-        self.app.push_screen(SettingsForm(self.current_settings()), self._apply_settings)
+        self.app.push_screen(SettingsForm(self.current_settings(), self.recent_deadlines()), self._apply_settings)
+
+    def recent_deadlines(self, count: int = 50) -> list[float]:
+        """Deadlines of the latest requests we received (what a hold window must fit in)."""
+        incoming = self.runner.trainer.incoming
+        return [incoming[key].deadline_s for key in list(reversed(incoming))[:count]]
 
     def _apply_settings(self, settings: Settings | None) -> None:
         if settings is None:
@@ -439,8 +444,8 @@ class MainScreen(Screen[None]):
 
     # ---- new request ------------------------------------------------------------
     def action_new_request(self) -> None:
-        peers = sorted(self.runner.trainer.known_ai_info)
-        self.app.push_screen(RequestForm(peers), self._send_request)
+        t = self.runner.trainer
+        self.app.push_screen(RequestForm(sorted(t.known_ai_info), set(t.online)), self._send_request)
 
     def _send_request(self, request: NewRequest | None) -> None:
         if request is None:
@@ -451,8 +456,14 @@ class MainScreen(Screen[None]):
         except CommandError as exc:
             self._fail(f"Request not sent: {exc}")
             return
-        self.notify(f"Sent request {request_id[:8]} [{request.collaboration_type}] "
-                    f"to {request.recipient or 'everyone'}")
+        to = peer_text(request.recipient) if request.recipient else "everyone"
+        what = f"request {request_id[:8]} [{peer_text(request.collaboration_type, 64)}] to {to}"
+        if not self.runner.trainer.joined:
+            self.say(f"Queued {what}: sent when the hub is back")
+        elif request.recipient and request.recipient not in self.runner.trainer.online:
+            self.say(f"Queued {what} until {to} is online")
+        else:
+            self.say(f"Sent {what}")
         self.requests.refresh_rows({"out:" + request_id})
         self.requests.select_key("out:" + request_id)
 

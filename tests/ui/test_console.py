@@ -112,3 +112,123 @@ def test_mark_consequence_names_the_threshold_crossing_with_true_digits():
     assert mark_consequence("X", 0.2, 0.44, 0.5) == "lifts X from 0.20 to 0.44, still below your threshold 0.50"
     assert mark_consequence("X", 0.9, 0.9996, 1.0) == ("lifts X from 0.90 to 0.9996, still below your threshold "
                                                        "1.0000")
+
+
+# ---- the n form -----------------------------------------------------------------
+
+async def test_enter_in_the_request_form_moves_to_the_next_field(make_app, clock):
+    from textual.widgets import Input, Select
+    from collab_tui.ui.screens.forms import RequestForm
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        before = len(app.runner.trainer.outgoing)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        assert isinstance(form.focused, Select)       # the type comes first, as a choice
+        await pilot.press("tab")
+        assert form.focused is form.query_one("#feature", Input)
+        await pilot.press(*"dma", "enter")
+        assert form.focused is form.query_one("#deadline", Input)
+        assert app.screen is form and len(app.runner.trainer.outgoing) == before   # nothing sent
+
+
+async def test_an_empty_feature_is_refused_with_a_message(make_app, clock):
+    from textual.widgets import Input
+    from collab_tui.ui.screens.forms import RequestForm
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        before = len(app.runner.trainer.outgoing)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        form.query_one("#recipient", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is form and len(app.runner.trainer.outgoing) == before
+        assert "the feature must not be empty" in str(form.query_one("#feature-error").render())
+
+
+async def test_type_other_takes_a_name_of_your_own(make_app, clock):
+    from textual.widgets import Input, Select
+    from collab_tui.ui.screens.forms import OTHER_TYPE, RequestForm
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        other = form.query_one("#type-other", Input)
+        assert not other.display
+        form.query_one("#type", Select).value = OTHER_TYPE
+        await pilot.pause()
+        assert other.display
+        other.value = "fuzzing"
+        form.query_one("#feature", Input).value = "parser fuzzer"
+        form.query_one("#recipient", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is app.main)
+        last = list(app.runner.trainer.outgoing.values())[-1]
+        assert (last.collaboration_type, last.feature) == ("fuzzing", "parser fuzzer")
+
+
+async def test_sending_to_an_offline_peer_says_queued(make_app, clock):
+    from textual.widgets import Input
+    from collab_tui.ui.screens.forms import RequestForm
+    from .scenario import frame
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        app.runner.feed(frame("PEER_LEFT", "hub", {"ai_id": "AI_Node_2"}))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
+        form = app.screen
+        form.query_one("#feature", Input).value = "dma engine"
+        form.query_one("#recipient", Input).value = "AI_Node_2"
+        await pilot.pause()
+        assert "AI_Node_2 is offline" in str(form.query_one("#recipient-note").render())
+        form.query_one("#recipient", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is app.main)
+        messages = [n.message for n in app._notifications]
+        assert any("until AI_Node_2 is online" in m and m.startswith("Queued request") for m in messages)
+        assert not any(m.startswith("Sent") for m in messages)
+
+
+# ---- holds ---------------------------------------------------------------------
+
+async def test_settings_form_warns_when_the_hold_outlasts_recent_deadlines(make_app, clock):
+    from textual.widgets import Input
+    from collab_tui.ui.screens.forms import SettingsForm
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        request_from(app.runner, "AI_Node_2", "short", deadline_s=8.0)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, SettingsForm))
+        form = app.screen
+        warning = form.query_one("#hold-warning")
+        assert not warning.has_class("shown")
+        form.query_one("#hold", Input).value = "20"
+        await pilot.pause()
+        assert warning.has_class("shown")
+        assert "(shortest 8 s): those would lapse unanswered while held" in str(warning.render())
+        form.query_one("#hold", Input).value = "5"
+        await pilot.pause()
+        assert not warning.has_class("shown")
+
+
+async def test_hold_countdown_stops_at_the_deadline_and_hold_zero_releases(make_app, clock):
+    app = make_app(make_runner(clock, hold_s=60.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        t = app.runner.trainer
+        request_from(app.runner, "AI_Node_2", "soon", deadline_s=8.0)
+        request_from(app.runner, "AI_Node_3", "later", deadline_s=120.0)
+        await settle(pilot, lambda: "in:AI_Node_2/soon" in app.main.requests.rows)
+        assert t.incoming["AI_Node_2/soon"].hold_until == clock() + 8.0   # capped at its deadline
+        app.main.configure(hold_s=0.0)
+        await pilot.pause()
+        assert all(r.status != "held" for r in t.incoming.values())

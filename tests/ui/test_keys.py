@@ -240,8 +240,8 @@ async def test_new_request_form_sends_a_request(make_app, clock):
         form.query_one("#deadline", Input).value = "45"
         form.query_one("#recipient", Input).value = "AI_Node_2"
         form.query_one("#feature", Input).value = "dma engine"
-        form.query_one("#feature", Input).focus()
-        await pilot.press("enter")
+        form.query_one("#recipient", Input).focus()
+        await pilot.press("enter")   # enter in the last field sends
         await settle(pilot, lambda: app.screen is app.main)
         requests = [f for f in sent_frames(app.runner) if f["type"] == "COLLABORATION_REQUEST"]
         last = requests[-1]
