@@ -86,6 +86,7 @@ class HubLink:
         self.status = ConnectionStatus()
         self.ws: ClientConnection | None = None
         self._stopping = False
+        self._retry: asyncio.Event | None = None
 
     def _set(self, state: str, detail: str = "", retry_at: float | None = None) -> None:
         self.status.state, self.status.detail, self.status.retry_at = state, detail, retry_at
@@ -149,8 +150,25 @@ class HubLink:
             detail = reason if no_close else describe_close(code, reason)
             self._set(RECONNECTING, detail, self._clock() + wait)
             log.info("hub link to %s lost (%s); retrying in %.1f s", self.url, detail, wait)
-            await asyncio.sleep(wait)
+            await self._wait_before_retry(wait)
         self._set(STOPPED)
+
+    async def _wait_before_retry(self, wait: float) -> None:
+        """Sleep out the backoff, or less when ``retry_now`` is called."""
+        self._retry = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._retry.wait(), wait)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._retry = None
+
+    def retry_now(self) -> bool:
+        """Cut the current backoff short (the operator asked); False when not waiting to retry."""
+        if self._retry is None:
+            return False
+        self._retry.set()
+        return True
 
     async def send(self, text: str) -> bool:
         ws = self.ws

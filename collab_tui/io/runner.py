@@ -170,6 +170,10 @@ class TrainerRunner:
         if hold_s is not None and self.started:
             self._schedule(self.trainer.next_deadline())  # a shorter hold brings held verdicts forward
 
+    def retry_now(self) -> bool:
+        """Reconnect to the hub now instead of waiting out the backoff (False: not waiting)."""
+        return self.link.retry_now()
+
     def feed(self, frame: dict[str, Any] | str) -> None:
         """Process a frame as if the hub had sent it (tests, benchmarks)."""
         self._carry_out(self.trainer.handle(frame, self.now()))

@@ -161,9 +161,7 @@ class CollabApp(App[None]):
 
     def key_help(self) -> list[tuple[str, list[KeyHelp]]]:
         """Every key, from the bindings as remapped by the keymap."""
-        def shown(binding_id: str, default: str) -> str:
-            keys = self.keymap.get(binding_id, default)
-            return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+        shown = self.key_display
 
         operator = [KeyHelp(shown(binding_id, key), description, binding_id)
                     for binding_id, key, _action, description, _footer in OPERATOR_KEYS]
@@ -179,15 +177,21 @@ class CollabApp(App[None]):
         ]
         return [("Operator", operator), ("Everywhere", general)]
 
+    def key_display(self, binding_id: str, default: str) -> str:
+        """The keys of a binding as people read them (``[`` not ``left_square_bracket``)."""
+        keys = self.keymap.get(binding_id, default)
+        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
     # ---- palette ----------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":      # ours below shows every key, as mapped
+                yield command
         main = self.main
         for binding_id, key, action, description, _footer in OPERATOR_KEYS:
             if binding_id == "help":
                 continue
-            title = description.split(" (")[0]
-            yield SystemCommand(title, f"key: {self.keymap.get(binding_id, key)}",
+            yield SystemCommand(description, f"key: {self.key_display(binding_id, key)}",
                                 lambda action=action: self.call_later(main.run_action, action))
         yield SystemCommand("Save config", "Write theme and settings to the config file, and the state",
                             self.action_save)

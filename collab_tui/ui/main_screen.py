@@ -15,12 +15,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from ..core import events as ev
 from ..core.numbers import tell_apart
 from ..core.text import peer_text
 from ..core.trainer import CommandError
+from ..io.runner import ConnectionChanged
 from .feed import Dirty
 from .messages import FeedQueued
 from .screens.choice import ConfirmScreen, DeliveryPicker
@@ -31,7 +32,7 @@ from .widgets.cells import Palette, clock_time, shared
 from .widgets.components import ComponentsTable
 from .widgets.reputation import ReputationTable
 from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key, outgoing_row_key
-from .widgets.status import StatusLine
+from .widgets.status import KeyBar, KeyEntry, StatusLine
 from .widgets.table import FeedTable
 
 if TYPE_CHECKING:
@@ -58,14 +59,16 @@ OPERATOR_KEYS: list[tuple[str, str, str, str, str | None]] = [
     # id, key, action, description, footer label
     ("accept", "a", "accept", "Override the selected received request's verdict to ✓ ACCEPT", "Accept"),
     ("reject", "r", "reject", "Override the selected received request's verdict to ✗ REJECT", "Reject"),
-    ("mark_good", "g", "mark_good", "Mark the selected component (or our request's delivery) good", "Good"),
-    ("mark_bad", "b", "mark_bad", "Mark the selected component (or our request's delivery) bad", "Bad"),
+    ("mark_good", "g", "mark_good", "Mark the selected component good (on our request: pick the delivery)",
+     "Good"),
+    ("mark_bad", "b", "mark_bad", "Mark the selected component bad (on our request: pick the delivery)", "Bad"),
     ("unmark", "u", "unmark", "Undo the selected component's mark", None),
     ("settings", "t", "settings", "Edit threshold, α and hold window", "Settings"),
     ("threshold_up", "plus", "threshold(0.05)", "Raise the trust threshold by 0.05", None),
     ("threshold_down", "minus", "threshold(-0.05)", "Lower the trust threshold by 0.05", None),
     ("alpha_down", "left_square_bracket", "alpha(-0.05)", "Lower reputation α by 0.05", None),
     ("alpha_up", "right_square_bracket", "alpha(0.05)", "Raise reputation α by 0.05", None),
+    ("reconnect", "ctrl+r", "reconnect", "Retry the hub now (while disconnected)", "Retry"),
     ("new_request", "n", "new_request", "Send a new collaboration request", "New"),
     ("details", "enter", "details", "Details of the selected row, with the peer's history", "Details"),
     ("pause", "p", "pause", "Pause / resume the feed (events queue meanwhile)", "Pause"),
@@ -74,10 +77,15 @@ OPERATOR_KEYS: list[tuple[str, str, str, str, str | None]] = [
 ]
 
 
+#: Which keys the key bar keeps when the terminal is narrow: lower survives longer.
+#: ``?`` and ``q`` always stay; Retry is shown only while the hub link is down.
+KEY_PRIORITY = {"help": 0, "quit": 1, "reconnect": 2, "accept": 3, "reject": 4, "mark_good": 5, "mark_bad": 6,
+                "details": 7, "new_request": 8, "settings": 9, "filter": 10, "pause": 11}
+
+
 class MainScreen(Screen[None]):
     BINDINGS = [
-        Binding(key, action, footer or description, show=footer is not None, id=binding_id,
-                tooltip=description)
+        Binding(key, action, footer or description, show=False, id=binding_id, tooltip=description)
         for binding_id, key, action, description, footer in OPERATOR_KEYS
     ]
     AUTO_FOCUS = "#requests"
@@ -95,7 +103,8 @@ class MainScreen(Screen[None]):
         self.components = ComponentsTable(trainer, clock, id="components")
         self.dirty = Dirty()
         self.paused = False
-        self.paused_events = 0
+        #: Rows (requests and components) created while paused: "⏸ paused · N new".
+        self.paused_rows: set[str] = set()
         self.events_applied = 0
         self._flush_timer: Timer | None = None
         self._slice_timer: Timer | None = None
@@ -110,6 +119,7 @@ class MainScreen(Screen[None]):
         self.filter_text = ""
         self._filter_timer: Timer | None = None
         self._filter_typed = ""
+        self.key_bar = KeyBar(id="keys")
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,7 +129,7 @@ class MainScreen(Screen[None]):
             yield self.reputation
             yield self.components
         yield Input(placeholder="filter rows: type text · enter keeps · esc clears", id="filter")
-        yield Footer()
+        yield self.key_bar
 
     def on_mount(self) -> None:
         self.requests.border_title = "Requests"
@@ -127,6 +137,7 @@ class MainScreen(Screen[None]):
         self.components.border_title = "Components received"
         self.set_palette(self.app.palette())
         self.rebuild()
+        self.update_key_bar()
         self.set_interval(1.0, self.tick)
 
     def set_palette(self, palette: Palette) -> None:
@@ -152,15 +163,18 @@ class MainScreen(Screen[None]):
     def queue(self, events: list[ev.Event]) -> None:
         """Runner callback (on the event loop): coalesce now, draw within the batch interval."""
         self.dirty.add(events)
+        if any(isinstance(e, ConnectionChanged) for e in events):
+            self.dirty.all_peers = True     # presence dots: peers are offline while we are
         self._last_event = time.monotonic()
         if self.paused:
-            self.paused_events += len(events)
+            self.paused_rows.update(new_row_keys(events))
         if not self._flush_requested:
             self._flush_requested = True
             self.post_message(FeedQueued())
 
     def on_feed_queued(self, message: FeedQueued) -> None:
         self._flush_requested = False
+        self.update_key_bar()
         self._schedule_flush()
         if self._quiet_timer is None:
             self._quiet_timer = self.set_timer(QUIET_S, self._on_quiet, name="feed-quiet")
@@ -192,7 +206,7 @@ class MainScreen(Screen[None]):
         if self._batch is not None:
             return                      # the batch in progress schedules the next one
         if self.paused:
-            self.status_line.paused_new = self.paused_events
+            self.status_line.paused_new = len(self.paused_rows)
             self.status_line.redraw()
             return
         if not self.dirty:
@@ -262,6 +276,22 @@ class MainScreen(Screen[None]):
         self.requests.tick()
         self.reputation.tick()
         self.status_line.redraw()
+        self.update_key_bar()
+
+    def update_key_bar(self) -> None:
+        """The key bar's entries, as currently mapped (Retry only while the link is down)."""
+        keymap = getattr(self.app, "keymap", {})
+        linked = self.runner.status.state in ("connected", "connecting")
+        entries = []
+        for binding_id, key, action, _description, footer in [*OPERATOR_KEYS, ("quit", "q", "quit", "", "Quit")]:
+            if footer is None or (binding_id == "reconnect" and linked):
+                continue
+            first = keymap.get(binding_id, key).split(",")[0].strip()
+            target = "app.quit" if binding_id == "quit" else f"screen.{action}"
+            entries.append(KeyEntry(binding_id, self.app.get_key_display(Binding(first, "")), footer, target,
+                                    KEY_PRIORITY.get(binding_id, 99)))
+        if entries != self.key_bar.entries:
+            self.key_bar.set_entries(entries)
 
     # ---- selection ------------------------------------------------------------
     def on_descendant_focus(self, event) -> None:
@@ -573,11 +603,19 @@ class MainScreen(Screen[None]):
             body.append(f"{label:<{width}}  ", "bold")
             body.append(f"{value}\n")
 
+    # ---- the hub link ---------------------------------------------------------------
+    def action_reconnect(self) -> None:
+        if self.runner.retry_now():
+            self.say("Retrying the hub now", timeout=3)
+            self.status_line.redraw()
+        else:
+            self._fail(f"Not waiting to reconnect: the hub link is {self.runner.status.state}.")
+
     # ---- pause / filter / help -----------------------------------------------------
     def action_pause(self) -> None:
         self.paused = not self.paused
         if self.paused:
-            self.paused_events = 0
+            self.paused_rows = set()
             self.status_line.paused_new = 0
             self.notify("Feed paused: new events queue until you press the pause key again", timeout=3)
         else:
@@ -700,3 +738,17 @@ def mark_consequence(peer: str, old: float, new: float, threshold: float) -> str
     else:
         where = f"still below your threshold {th}"
     return f"{verb} {peer} from {old_s} to {new_s}, {where}"
+
+
+def new_row_keys(events: list[ev.Event]) -> set[str]:
+    """The feed rows these events create (a request received or sent, a component): what
+    ``⏸ paused · N new`` counts — rows, however many events touched each."""
+    keys: set[str] = set()
+    for event in events:
+        if isinstance(event, ev.DecisionMade):
+            keys.add("in:" + event.incoming.key)
+        elif isinstance(event, ev.RequestSent):
+            keys.add("out:" + event.outgoing.request_id)
+        elif isinstance(event, ev.ComponentReceived):
+            keys.add("component:" + event.key)
+    return keys

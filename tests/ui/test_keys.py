@@ -288,8 +288,11 @@ async def test_pause_queues_events_then_resume_applies_them(make_app, clock):
         rows = app.main.requests.row_count
         request_from(app.runner, "AI_Node_3", "req-p1")
         request_from(app.runner, "AI_Node_3", "req-p2")
-        await settle(pilot, lambda: "paused · " in app.main.status_line.render_status().plain
-                     and app.main.status_line.paused_new and app.main.status_line.paused_new >= 4)
+        # two requests (each several events: decision, response, session…) are two new rows
+        await settle(pilot, lambda: "⏸ paused · 2 new" in app.main.status_line.render_status().plain)
+        request_from(app.runner, "AI_Node_3", "req-p2")   # a duplicate: no new row
+        await pilot.pause()
+        assert app.main.status_line.paused_new == 2
         assert app.main.requests.row_count == rows
         await pilot.press("p")
         assert app.main.requests.row_count == rows + 2
