@@ -19,13 +19,17 @@ from textual.color import Color
 from textual.screen import Screen
 
 from ..core import events as ev
-from ..io.config import TrainerConfig, load_config, save_config
+from ..io.config import TrainerConfig
+from ..io.config_file import ConfigFile
 from .main_screen import OPERATOR_KEYS, MainScreen
 from .screens.help import KeyHelp
 from .themes import DEFAULT_THEME, load_themes, user_theme_dir
 from .widgets.cells import Palette
 
 log = logging.getLogger(__name__)
+
+#: Settings and theme changes are written once they have stopped for this long.
+CONFIG_SAVE_DEBOUNCE_S = 0.4
 
 
 class CollabApp(App[None]):
@@ -74,6 +78,15 @@ class CollabApp(App[None]):
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         self.theme = wanted
         self.keymap: dict[str, str] = {}
+        # One owner of the config file: the runner's (the CLI's) when it has one for this path.
+        owner = getattr(runner, "config_file", None)
+        if owner is not None and (self.config_path is None or owner.path == self.config_path):
+            self.config_file: ConfigFile | None = owner
+        else:
+            self.config_file = ConfigFile(self.config, self.config_path) if self.config_path else None
+        if self.config_file is not None:
+            self.config_file.debounce_s = CONFIG_SAVE_DEBOUNCE_S
+        self._reported_config_error: str | None = None
         self.main = MainScreen(runner, self.clock)
 
     def _collab_themes(self) -> list[str]:
@@ -136,6 +149,11 @@ class CollabApp(App[None]):
         if self._runner_stopped:
             return
         self._runner_stopped = True
+        if self.config_file is not None:
+            try:
+                await self.config_file.flush()   # settings changed just before quitting are kept
+            except Exception:
+                log.exception("writing the config file at exit failed")
         try:
             self.runner.unsubscribe(self._on_runner_events)
         except AttributeError:
@@ -199,6 +217,11 @@ class CollabApp(App[None]):
 
     async def action_save(self) -> None:
         path = self.save_config()
+        if self.config_file is not None:
+            await self.config_file.flush()
+            if self.config_file.last_error:
+                self.notify(f"config not saved: {self.config_file.last_error}", severity="error", markup=False)
+                return
         saver = getattr(self.runner, "state_saver", None)
         if saver is not None and hasattr(saver, "flush"):
             try:
@@ -225,7 +248,7 @@ class CollabApp(App[None]):
         self.config = self.config.with_ui(theme=name)
         path = self.save_config()
         if path is not None:
-            self.notify(f"Theme {name} saved to {path}", timeout=3)
+            self.notify(f"Theme {name} (saved to {path})", timeout=3, markup=False)
 
     def settings_changed(self) -> None:
         """After a settings change: keep the config in step (the runner's hook may save it too)."""
@@ -237,25 +260,25 @@ class CollabApp(App[None]):
             self.save_config()
 
     def save_config(self) -> Path | None:
-        """Write the theme and settings into the config file, keeping what else is in it."""
-        if self.config_path is None:
+        """Schedule writing the theme and settings into the config file, keeping what else is in
+        it: debounced, and written in a worker thread (``ConfigFile``), never on the event loop."""
+        if self.config_file is None:
             return None
         t = self.runner.trainer
-        base = self.config
-        if self.config_path.exists():
-            loaded = load_config(self.config_path)
-            if not loaded.problems:
-                base = loaded.config
-        config = (base.with_ui(theme=self.theme)
-                  .with_reputation(trust_threshold=t.trust_threshold, alpha=t.reputation_alpha)
-                  .with_decisions(hold_s=t.hold_s))
-        try:
-            saved = save_config(config, self.config_path)
-        except OSError as exc:
-            self.notify(f"config not saved to {self.config_path}: {exc.strerror or exc}", severity="error")
+        theme, threshold, alpha, hold = self.theme, t.trust_threshold, t.reputation_alpha, t.hold_s
+        self.config_file.update(lambda c: c.with_ui(theme=theme)
+                                .with_reputation(trust_threshold=threshold, alpha=alpha)
+                                .with_decisions(hold_s=hold))
+        self.config = self.config_file.config
+        return self.config_file.path
+
+    def config_error(self) -> str | None:
+        """A config write that failed, once (the status tick reports it)."""
+        error = self.config_file.last_error if self.config_file is not None else None
+        if error == self._reported_config_error:
             return None
-        self.config = config
-        return saved
+        self._reported_config_error = error
+        return error
 
 
 def _hex(value: str | None, default: str) -> str:

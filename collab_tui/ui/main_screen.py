@@ -32,7 +32,7 @@ from .widgets.cells import Palette, clock_time, shared
 from .widgets.components import ComponentsTable
 from .widgets.reputation import ReputationTable
 from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key, outgoing_row_key
-from .widgets.status import KeyBar, KeyEntry, StatusLine
+from .widgets.status import KeyBar, KeyEntry, SettingToast, StatusLine
 from .widgets.table import FeedTable
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ class MainScreen(Screen[None]):
         self._filter_timer: Timer | None = None
         self._filter_typed = ""
         self.key_bar = KeyBar(id="keys")
+        self.setting_toast = SettingToast(id="setting-toast")
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -129,6 +130,7 @@ class MainScreen(Screen[None]):
             yield self.reputation
             yield self.components
         yield Input(placeholder="filter rows: type text · enter keeps · esc clears", id="filter")
+        yield self.setting_toast
         yield self.key_bar
 
     def on_mount(self) -> None:
@@ -277,6 +279,9 @@ class MainScreen(Screen[None]):
         self.reputation.tick()
         self.status_line.redraw()
         self.update_key_bar()
+        error = self.app.config_error()
+        if error:
+            self._fail(f"config not saved: {error}")
 
     def update_key_bar(self) -> None:
         """The key bar's entries, as currently mapped (Retry only while the link is down)."""
@@ -465,12 +470,12 @@ class MainScreen(Screen[None]):
     def action_threshold(self, step: float) -> None:
         value = round(min(1.0, max(0.0, self.runner.trainer.trust_threshold + step)), 2)
         if self.configure(trust_threshold=value):
-            self.notify(f"Trust threshold {value:.2f}", timeout=2)
+            self.setting_toast.show("threshold", f"Trust threshold {value:.2f}")
 
     def action_alpha(self, step: float) -> None:
         value = round(min(1.0, max(0.0, self.runner.trainer.reputation_alpha + step)), 2)
         if self.configure(reputation_alpha=value):
-            self.notify(f"Reputation α {value:.2f}", timeout=2)
+            self.setting_toast.show("alpha", f"Reputation α {value:.2f}")
 
     # ---- new request ------------------------------------------------------------
     def action_new_request(self) -> None:

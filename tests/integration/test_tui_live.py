@@ -76,8 +76,8 @@ async def test_live_keys_against_a_real_hub_and_bots(tmp_path, monkeypatch):
             assert isinstance(app.screen, RequestForm)
             app.screen.query_one("#feature", Input).value = "dma engine"
             app.screen.query_one("#deadline", Input).value = "5"
-            app.screen.query_one("#feature", Input).focus()
-            await pilot.press("enter")
+            app.screen.query_one("#recipient", Input).focus()
+            await pilot.press("enter")   # enter in the last field sends
             await settle(pilot, lambda: app.screen is main, what="the form to close")
             await settle(pilot, lambda: {"honest-1", "malicious-1"} <= set(trainer.reputation),
                          what="both deliveries scored")
@@ -100,8 +100,8 @@ async def test_live_keys_against_a_real_hub_and_bots(tmp_path, monkeypatch):
             # +: the threshold moves at once and is saved to the config file.
             await pilot.press("plus")
             assert trainer.trust_threshold == 0.55
-            saved = tomllib.loads(config_path.read_text())
-            assert saved["reputation"]["trust_threshold"] == 0.55
+            await settle(pilot, lambda: config_path.exists() and tomllib.loads(config_path.read_text())
+                         ["reputation"]["trust_threshold"] == 0.55, what="the debounced config write")
 
             # The malicious bot, now below the threshold, is refused with the numbers.
             await settle(pilot, lambda: any(r.initiator == "malicious-1" and not r.decision.accept

@@ -232,3 +232,147 @@ async def test_hold_countdown_stops_at_the_deadline_and_hold_zero_releases(make_
         app.main.configure(hold_s=0.0)
         await pilot.pause()
         assert all(r.status != "held" for r in t.incoming.values())
+
+
+# ---- responsiveness ---------------------------------------------------------------
+
+async def test_fourteen_plus_presses_make_one_toast_and_one_config_write(make_app, clock, tmp_path,
+                                                                         monkeypatch):
+    import threading
+    import tomllib
+    from collab_tui.io import config_file as config_file_module
+    from collab_tui.io.config import TrainerConfig
+
+    writers: list[int] = []
+    real_save = config_file_module.save_config
+
+    def recording_save(config, path):
+        writers.append(threading.get_ident())
+        return real_save(config, path)
+
+    monkeypatch.setattr(config_file_module, "save_config", recording_save)
+    path = tmp_path / "config.toml"
+    app = make_app(config=TrainerConfig(), config_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        app.runner.configure(trust_threshold=0.0)
+        await pilot.pause()
+        await settle(pilot, lambda: not app.config_file.pending)
+        writers.clear()
+        await pilot.press(*["plus"] * 14)
+        assert app.runner.trainer.trust_threshold == 0.7
+        toast = app.main.setting_toast
+        assert toast.display and list(toast.shown.values()) == ["Trust threshold 0.70"]
+        assert not any("Trust threshold" in n.message for n in app._notifications)
+        await settle(pilot, lambda: writers and not app.config_file.pending)
+        assert len(writers) == 1 and writers[0] != threading.get_ident()   # one write, not on the loop
+        assert tomllib.loads(path.read_text())["reputation"]["trust_threshold"] == 0.7
+        await pilot.press("right_square_bracket")
+        assert set(toast.shown) == {"threshold", "alpha"}                  # one line per setting
+
+
+async def test_settings_changed_just_before_quit_are_written(make_app, clock, tmp_path):
+    import tomllib
+    from collab_tui.io.config import TrainerConfig
+    path = tmp_path / "config.toml"
+    app = make_app(config=TrainerConfig(), config_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        await pilot.press("plus", "q")
+    assert tomllib.loads(path.read_text())["reputation"]["trust_threshold"] == 0.55
+
+
+# ---- small terminals ----------------------------------------------------------------
+
+async def test_80x24_keeps_help_and_quit_and_compacts_the_status(make_app, clock):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, clock)
+        shown = [e.binding_id for e in app.main.key_bar.fitted(app.main.key_bar.size.width)]
+        assert "help" in shown and "quit" in shown
+        assert len(shown) < len(app.main.key_bar.entries) or "pause" in shown
+        assert "? Help" in str(app.main.key_bar.render()) and "q Quit" in str(app.main.key_bar.render())
+        status = app.main.status_line.render_status().plain.splitlines()
+        assert status[0].startswith("◌ connecting… │ AI_Node_1 · networking │ ")   # our id stays
+        assert all(len(line) <= 78 for line in status)
+        assert status[0].endswith("4/4 peers online")   # nothing cut
+
+
+async def test_160_columns_show_every_key_and_the_full_status(make_app, clock):
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock)
+        shown = {e.binding_id for e in app.main.key_bar.fitted(app.main.key_bar.size.width)}
+        assert shown == {e.binding_id for e in app.main.key_bar.entries}
+        assert "hub ws://127.0.0.1:9/" in app.main.status_line.render_status().plain
+
+
+async def test_forms_scroll_and_keep_their_buttons_visible_at_80x24(make_app, clock):
+    from collab_tui.ui.screens.forms import RequestForm, SettingsForm
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, clock)
+        for key, form_type in (("n", RequestForm), ("t", SettingsForm)):
+            await pilot.press(key)
+            await settle(pilot, lambda: isinstance(app.screen, form_type))
+            form = app.screen
+            await pilot.pause()
+            for button in form.query(Button):
+                region = button.region
+                assert region.height > 0 and region.bottom <= 24, (key, button.id, region)
+            await pilot.press("escape")
+            await settle(pilot, lambda: app.screen is app.main)
+
+
+# ---- disconnected -------------------------------------------------------------------
+
+def test_link_reasons_are_short_and_human():
+    from types import SimpleNamespace
+    from collab_tui.ui.widgets.cells import Palette
+    from collab_tui.ui.widgets.status import connection_text, short_reason
+    assert short_reason("hub unreachable: connection refused") == "hub unreachable"
+    assert short_reason("close 1006 (connection lost)") == "connection lost"
+    assert short_reason("close 4429 (rate limited: slow down)") == "rate limited"
+    status = SimpleNamespace(state="reconnecting", detail="hub unreachable: connection refused", retry_at=104.2)
+    assert connection_text(status, 100.0, Palette(), compact=True).plain == "↻ hub unreachable — retrying in 4 s"
+    assert connection_text(status, 100.0, Palette()).plain == ("↻ hub unreachable: connection refused — "
+                                                              "retrying in 4 s")
+
+
+async def test_disconnected_status_keeps_our_id_shows_peers_offline_and_retries(clock):
+    """A real runner pointed at a port where no hub listens: it retries; ctrl+r retries now."""
+    import socket
+    from collab_tui.core.trainer import NetworkedKernelTrainer
+    from collab_tui.io.runner import TrainerRunner
+    from collab_tui.ui.app import CollabApp
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runner = TrainerRunner(NetworkedKernelTrainer("AI_Node_1", "networking"), url=f"ws://127.0.0.1:{port}/",
+                           token="t")
+    app = CollabApp(runner, theme_dirs=[])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: runner.status.state == "reconnecting" and runner.status.retry_at is not None
+                     and "unreachable" in runner.status.detail)
+        app.main.tick()
+        line1 = app.main.status_line.render_status().plain.splitlines()[0]
+        assert line1.startswith("↻ hub unreachable — retrying in ") and "AI_Node_1" in line1
+        assert "Errno" not in line1 and "ConnectionRefusedError" not in line1
+        assert "reconnect" in [e.binding_id for e in app.main.key_bar.entries]
+        attempts = runner.status.attempts
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: runner.status.attempts > attempts)
+        await pilot.press("q")
+
+
+async def test_peers_drawn_offline_when_the_hub_link_drops(make_app, clock):
+    from collab_tui.io.connection import ConnectionStatus
+    from collab_tui.io.runner import ConnectionChanged
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        assert app.main.reputation.get_cell("AI_Node_2", "peer").plain.startswith("●")
+        app.runner.trainer.disconnected(clock())
+        app.main.queue([ConnectionChanged(ConnectionStatus("reconnecting", "close 1006 (connection lost)",
+                                                           clock() + 3))])
+        await settle(pilot, lambda: app.main.reputation.get_cell("AI_Node_2", "peer").plain.startswith("○"))

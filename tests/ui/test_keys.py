@@ -160,6 +160,7 @@ async def test_settings_form_validates_then_applies_and_saves(make_app, clock, t
         await settle(pilot, lambda: app.screen is app.main)
         t = app.runner.trainer
         assert (t.trust_threshold, t.reputation_alpha, t.hold_s) == (0.3, 0.4, 5.0)
+        await settle(pilot, lambda: path.exists())   # written once the changes stop, off the event loop
         saved = tomllib.loads(path.read_text())
         assert saved["reputation"]["trust_threshold"] == 0.3
         assert saved["reputation"]["alpha"] == 0.4

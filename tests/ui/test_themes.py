@@ -8,7 +8,7 @@ import pytest
 from collab_tui.io.config import TrainerConfig
 from collab_tui.ui.themes import ThemeFileError, load_theme_file, load_themes, shipped_theme_files
 
-from .conftest import started
+from .conftest import settle, started
 
 SHIPPED = {"collab-dark", "collab-light", "collab-high-contrast"}
 
@@ -70,7 +70,9 @@ async def test_theme_from_config_and_choice_saved(make_app, clock, tmp_path):
         assert app.theme == "collab-light"
         app.theme = "collab-high-contrast"
         await pilot.pause()
-        assert tomllib.loads(path.read_text())["ui"]["theme"] == "collab-high-contrast"
+        # written once the changes stop (debounced), in a worker thread
+        await settle(pilot, lambda: path.exists()
+                     and tomllib.loads(path.read_text())["ui"]["theme"] == "collab-high-contrast")
         # the cells are redrawn in the new theme's colours
         error = app.main.requests.palette.error
         assert error != "#FF5F6D" and error.upper().startswith("#F")       # dark theme's error was #ff5f6d

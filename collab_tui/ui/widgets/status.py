@@ -174,7 +174,7 @@ class KeyBar(Static):
         chosen: set[int] = set()
         used = 0
         for i in sorted(range(len(self.entries)), key=lambda i: self.entries[i].priority):
-            cost = _entry_width(self.entries[i]) + (1 if chosen else 0)
+            cost = _entry_width(self.entries[i]) + (2 if chosen else 1)
             if used + cost <= width:
                 chosen.add(i)
                 used += cost
@@ -187,12 +187,41 @@ class KeyBar(Static):
         if key == self._drawn:
             return
         self._drawn = key
-        parts = [f"[@click={e.action}][b reverse] {escape(e.key)} [/b reverse] {escape(e.label)}[/]" for e in shown]
-        self.update(" ".join(parts))
+        parts = [f"[@click={e.action}][b $accent]{escape(e.key)}[/] {escape(e.label)}[/]" for e in shown]
+        self.update(" " + "  ".join(parts))
 
     def on_resize(self) -> None:
         self.redraw()
 
 
 def _entry_width(entry: KeyEntry) -> int:
-    return cell_len(entry.key) + cell_len(entry.label) + 3
+    return cell_len(entry.key) + cell_len(entry.label) + 1
+
+
+class SettingToast(Static):
+    """One line per setting just changed (``+ - [ ]``), updated in place: fourteen ``+``
+    presses are one line that ends at the last value, not fourteen notifications.
+    Each line goes away ``timeout`` seconds after its last change."""
+
+    def __init__(self, *, id: str | None = None, timeout: float = 2.5) -> None:
+        super().__init__(id=id, markup=False)
+        self.timeout = timeout
+        self.shown: dict[str, str] = {}
+        self._expiry: dict[str, Any] = {}
+
+    def show(self, setting: str, text: str) -> None:
+        self.shown[setting] = text
+        timer = self._expiry.pop(setting, None)
+        if timer is not None:
+            timer.stop()
+        self._expiry[setting] = self.set_timer(self.timeout, lambda: self._expire(setting))
+        self._draw()
+
+    def _expire(self, setting: str) -> None:
+        self.shown.pop(setting, None)
+        self._expiry.pop(setting, None)
+        self._draw()
+
+    def _draw(self) -> None:
+        self.update("\n".join(self.shown.values()))
+        self.display = bool(self.shown)
