@@ -515,7 +515,7 @@ class MainScreen(Screen[None]):
         elif table is self.components:
             title, body, peer = self._component_details(key)
         else:
-            title, body, peer = f"Peer {key}", self._peer_body(key), key
+            title, body, peer = f"Peer {peer_text(key, 64)}", self._peer_body(key), key
         if body is None:
             self._fail("That row is no longer held by the trainer.")
             return
@@ -543,7 +543,7 @@ class MainScreen(Screen[None]):
                 rows += [("session", f"{session.status}" + (f" — {session.detail}" if session.detail else ""))]
             if r.hold_until is not None:
                 rows += [("held until", clock_time(r.hold_until))]
-            title, peer = f"Request {r.request_id[:8]} from {r.initiator}", r.initiator
+            title, peer = f"Request {peer_text(r.request_id[:8])} from {peer_text(r.initiator, 64)}", r.initiator
         else:
             o = t.outgoing.get(key[4:])
             if o is None:
@@ -585,8 +585,9 @@ class MainScreen(Screen[None]):
         self._rows_into(body, rows)
         if isinstance(comp.get("content"), str):
             body.append("\ncontent\n", "bold")
-            body.append(comp["content"][:4000])
-        return f"Component {key}", body, record["source"]
+            # line by line, so the code keeps its lines while each is cleaned
+            body.append("\n".join(peer_text(line, 500) for line in comp["content"][:4000].splitlines()))
+        return f"Component {peer_text(key, 64)}", body, record["source"]
 
     def _peer_body(self, peer: str) -> Text:
         t = self.runner.trainer
@@ -596,17 +597,21 @@ class MainScreen(Screen[None]):
                 ("capabilities", ", ".join(info.get("capabilities", [])) or "—"),
                 ("online", "yes" if peer in t.online else "no"),
                 ("score", f"{t.book.score(peer):.2f} (threshold {t.trust_threshold:.2f})"),
-                ("evidence", f"{rec.successes} successes, {rec.failures} failures" if rec else "none")]
+                ("evidence", f"{plural(rec.successes, 'success', 'successes')}, "
+                             f"{plural(rec.failures, 'failure', 'failures')}" if rec else "none")]
         body = Text()
         self._rows_into(body, rows)
         return body
 
     @staticmethod
     def _rows_into(body: Text, rows: list[tuple[str, str]]) -> None:
-        width = max((len(label) for label, _ in rows), default=0)
-        for label, value in rows:
+        """Label / value lines; every value through ``peer_text`` (ids, features, reasons and
+        answers all come from peers), labels too (they may hold a peer id)."""
+        labels = [peer_text(label, 80) for label, _ in rows]
+        width = max((len(label) for label in labels), default=0)
+        for label, (_, value) in zip(labels, rows):
             body.append(f"{label:<{width}}  ", "bold")
-            body.append(f"{value}\n")
+            body.append(f"{peer_text(value, 1000)}\n")
 
     # ---- the hub link ---------------------------------------------------------------
     def action_reconnect(self) -> None:
@@ -757,3 +762,8 @@ def new_row_keys(events: list[ev.Event]) -> set[str]:
         elif isinstance(event, ev.ComponentReceived):
             keys.add("component:" + event.key)
     return keys
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """``1 success``, ``2 successes``, ``0 failures``."""
+    return f"{count} {one if count == 1 else many}"

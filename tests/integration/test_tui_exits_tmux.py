@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from .test_demo_tmux import tmux, wait_for_screen
+from .test_demo_tmux import screen, tmux, wait_for_screen
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -55,5 +55,28 @@ def test_demo_exits_cleanly(tmp_path, how):
         text = tmux("capture-pane", "-p", "-t", session)
         assert "Terminated" not in text and "ctrl+q" not in text
         assert (tmp_path / "you.state.toml").exists()  # state saved
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+def test_small_terminal_keeps_help_and_quit_in_the_footer(tmp_path, size):
+    width, height = size
+    session = f"collab-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "exit-code"
+    command = (f"COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
+               f"echo $? > {shlex.quote(str(marker))}")
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sh", "-c", command)
+    subprocess.run(["tmux", "resize-window", "-t", session, "-x", str(width), "-y", str(height)],
+                   capture_output=True)
+    try:
+        wait_for_screen(session, lambda s: "✓ ACCEPT" in s or "✗ REJECT" in s, 20, "a decision on screen")
+        # the last line is the key bar, with ? Help and q Quit whatever else had to go
+        wait_for_screen(session, lambda s: "? Help" in s.splitlines()[-1] and "q Quit" in s.splitlines()[-1],
+                        10, "? Help and q Quit in the footer")
+        assert "you · general" in screen(session).splitlines()[0]     # our id on the status line
+        tmux("send-keys", "-t", session, "q")
+        _wait_for_file(marker, 15)
+        assert marker.read_text().strip() == "0"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

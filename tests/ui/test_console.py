@@ -376,3 +376,37 @@ async def test_peers_drawn_offline_when_the_hub_link_drops(make_app, clock):
         app.main.queue([ConnectionChanged(ConnectionStatus("reconnecting", "close 1006 (connection lost)",
                                                            clock() + 3))])
         await settle(pilot, lambda: app.main.reputation.get_cell("AI_Node_2", "peer").plain.startswith("○"))
+
+
+# ---- details ------------------------------------------------------------------------
+
+def test_plural():
+    from collab_tui.ui.main_screen import plural
+    assert plural(1, "success", "successes") == "1 success"
+    assert plural(2, "success", "successes") == "2 successes"
+    assert plural(0, "failure", "failures") == "0 failures"
+
+
+async def test_peer_details_say_one_success_and_clean_peer_text(make_app, clock):
+    from collab_tui.ui.screens.details import DetailsScreen
+    from .scenario import frame, join
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        hostile = "Evil\x1b[31m[b]x[/b]"
+        join(app.runner, {"AI_Node_2": "vision", hostile: "general\x1b]0;pwned\x07"})
+        request_from(app.runner, hostile, "req-evil", feature="ok\x1b[2Jwipe")
+        await settle(pilot, lambda: not app.main.busy)
+        app.main.requests.focus()
+        app.main.requests.select_key(f"in:{hostile}/req-evil")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        text = app.screen.body.plain
+        assert "\x1b" not in text and "okwipe" in text and "Evil[b]x[/b]" in text
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.main)
+        app.main.reputation.focus()
+        app.main.reputation.select_key("Flaky_7")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        assert "1 success, 1 failure" in app.screen.body.plain

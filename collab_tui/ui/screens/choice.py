@@ -1,7 +1,9 @@
 """Small dialogs that make a mark land where it is meant: pick a delivery, confirm a consequence."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.markup import escape
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -25,8 +27,8 @@ class DeliveryPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = f"{self.title_text}  (enter picks · esc cancels)"
-            yield OptionList(*[Option(label, id=key) for key, label in self.choices], id="picker")
+            box.border_title = f"{escape(self.title_text)}  (enter picks · esc cancels)"
+            yield OptionList(*[Option(Text(label), id=key) for key, label in self.choices], id="picker")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -49,7 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = escape(self.title_text)
             yield Static(self.question, id="question", markup=False)
             with Horizontal(classes="form-buttons"):
                 yield Button(self.yes, id="yes", variant="warning")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.markup import escape
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...core.reputation import PeerRecord
+from ...core.text import peer_text
 from ..widgets.cells import clock_time
 
 
@@ -26,11 +28,11 @@ class DetailsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="details-box") as box:
-            box.border_title = f"{self.title_text}  (esc to close)"
+            box.border_title = f"{escape(self.title_text)}  (esc to close)"
             with VerticalScroll(id="details-body"):
                 yield Static(self.body, markup=False)
             if self.peer is not None:
-                summary = f"Reputation history of {self.peer}"
+                summary = f"Reputation history of {peer_text(self.peer, 64)}"
                 if self.score is not None:
                     summary += f" — now {self.score:.2f}"
                 if self.record is not None:
@@ -49,7 +51,7 @@ class DetailsScreen(ModalScreen[None]):
         entries = list(self.record.history) if self.record else []
         for change in reversed(entries):
             outcome = {"success": "✓ success", "failure": "✗ failure", "undo": "↺ undo"}[change.outcome]
-            reason = change.reason + ("  (undone)" if change.undone else "")
+            reason = peer_text(change.reason, 500) + ("  (undone)" if change.undone else "")
             style = "strike dim" if change.undone else ""
             table.add_row(Text(clock_time(change.time)), Text(f"{change.old:.2f} → {change.new:.2f}", style),
                           Text(outcome, style), Text(reason, style))
