@@ -64,19 +64,6 @@ def test_help_screen(snap_compare):
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
-def test_main_screen_80x24(snap_compare):
-    """The smallest supported terminal: ? Help and q Quit stay, the status line compacts."""
-    app, clock = build("collab-dark")
-
-    async def run_before(pilot) -> None:
-        populate(app.runner, clock)
-        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
-        app.main.tick()
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
-
-
 def test_request_form_80x24(snap_compare):
     """The n form on a small terminal: its fields scroll, Send and Cancel stay visible."""
     app, clock = build("collab-dark")
