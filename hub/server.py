@@ -78,20 +78,26 @@ class Credential:
 
 
 class RefusalLog:
-    """Refused handshakes, logged without letting a storm flood the log: the first
-    refusal after a quiet interval is logged as it happens; the ones after it are
-    counted and logged as one summary line per interval."""
+    """Refused connections (HTTP refusals before the upgrade, refused or missing
+    HELLOs), logged without letting a storm flood the log: within each interval the
+    first refusal of each reason is logged in full; the others are counted and logged
+    as one summary line at the end of the interval. The reasons are a small fixed set,
+    so an interval costs at most a dozen lines."""
 
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
+        self.logged: set[str] = set()  # reasons logged in full in this interval
         self.pending: Counter[str] = Counter()
         self.addresses: set[str] = set()
         self._timer: asyncio.TimerHandle | None = None
 
-    def refused(self, reason: str, remote: str, status: int, detail: str) -> None:
+    def refused(self, reason: str, remote: str, line: str, *args: Any) -> None:
+        """One refusal; ``line % args`` is its full log line."""
         if self._timer is None:
-            log.info("refuse peer=%s reason=%s (HTTP %d: %s)", remote, reason, status, detail)
             self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
+        if reason not in self.logged:
+            self.logged.add(reason)
+            log.info(line, *args)
             return
         self.pending[reason] += 1
         if len(self.addresses) < MAX_LOGGED_ADDRESSES:
@@ -99,12 +105,13 @@ class RefusalLog:
 
     def flush(self, final: bool = False) -> None:
         self._timer = None
+        self.logged.clear()
         if not self.pending:
             return
         counts = ", ".join(f"{reason}={n}" for reason, n in sorted(self.pending.items()))
         more = "+" if len(self.addresses) >= MAX_LOGGED_ADDRESSES else ""
         log.info(
-            "refused %d more handshakes in the last %g s (%s) from %d%s addresses",
+            "refused %d more connections in the last %g s (%s) from %d%s addresses",
             sum(self.pending.values()), self.interval_s, counts, len(self.addresses), more,
         )
         self.pending.clear()
@@ -467,7 +474,7 @@ class Hub:
 
     def _refuse(self, connection: ServerConnection, status: HTTPStatus, reason: str, remote: str, detail: str) -> Response:
         self.metrics.handshakes_refused[reason] += 1
-        self._refusals.refused(reason, remote, status.value, detail)
+        self._refusals.refused(reason, remote, "refuse peer=%s reason=%s (HTTP %d: %s)", remote, reason, status.value, detail)
         return connection.respond(status, detail + "\n")
 
     # Connection handler ---------------------------------------------------------------
@@ -593,14 +600,19 @@ class Hub:
                     except HelloError as exc:
                         await self._error(s, exc.code, exc.detail, env.message_id)
                         s.close_note = exc.code
-                        log.info("refuse peer=%s id=%s reason=%s (%s)", s.remote, _hello_id(env), exc.code, exc.detail)
+                        self._refusals.refused(
+                            str(exc.code), s.remote, "refuse peer=%s id=%s reason=%s (%s)", s.remote, _hello_id(env), exc.code, exc.detail,
+                        )
                         self.metrics.closes[int(exc.close_code)] += 1
                         s.closing = True
                         await ws.close(exc.close_code, str(exc.code))
                         return False
                     break
         except TimeoutError:
-            log.info("refuse peer=%s reason=hello_timeout (no HELLO within %g s)", s.remote, self.config.limits.hello_timeout_s)
+            self._refusals.refused(
+                "hello_timeout", s.remote, "refuse peer=%s reason=hello_timeout (no HELLO within %g s)",
+                s.remote, self.config.limits.hello_timeout_s,
+            )
             s.close_note = "hello_timeout"
             self.metrics.closes[int(CloseCode.HELLO_TIMEOUT)] += 1
             s.closing = True

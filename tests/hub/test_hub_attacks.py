@@ -31,8 +31,9 @@ def frame(type_: str, payload: dict, recipient_id: str | None = None) -> str:
 
 async def open_ws(url: str, token: str = SHARED, **kw):
     kw.setdefault("max_size", CLIENT_MAX)
+    kw.setdefault("open_timeout", 10)
     return await ws_connect(url, additional_headers={"Authorization": f"Bearer {token}"}, compression=None,
-                            open_timeout=10, close_timeout=1, **kw)
+                            close_timeout=1, **kw)
 
 
 async def recv_json(ws, timeout: float = 10.0) -> tuple[dict, int]:
@@ -246,7 +247,7 @@ async def test_a_thousand_unjoined_connections_from_one_credential_cannot_fill_t
     async def attempt():
         nonlocal refused
         try:
-            opened.append(await open_ws(hub.url, BOUND_TOKEN))
+            opened.append(await open_ws(hub.url, BOUND_TOKEN, open_timeout=60))  # a loaded machine is slow
         except InvalidStatus as exc:
             assert exc.response.status_code == 503
             refused += 1
@@ -280,7 +281,7 @@ async def test_a_thousand_unjoined_connections_from_one_credential_cannot_fill_t
     assert len(refusal_lines()) == 1
     await hub.close()
     lines = refusal_lines()
-    assert len(lines) == 2 and "refused 991 more handshakes" in lines[1] and "credential_unjoined=991" in lines[1]
+    assert len(lines) == 2 and "refused 991 more connections" in lines[1] and "credential_unjoined=991" in lines[1]
 
 
 async def test_connections_per_credential_are_bounded_and_freed(start_hub):
@@ -328,3 +329,22 @@ async def test_protocol_error_close_1002_is_counted(hub):
     writer.close()
     await eventually(lambda: hub.metrics.closes[1002] == 1, message="the 1002 close to be counted")
     assert 'collab_hub_closes_total{code="1002"} 1' in hub.metrics.render()
+
+
+async def test_refused_hellos_cost_one_log_line_per_reason_and_interval(start_hub, caplog):
+    caplog.set_level(logging.INFO, logger="collab_hub")
+    hub = await start_hub(limits={"refusal_log_interval_s": 3600})
+    for i in range(30):  # sequential bad HELLOs: each connection is refused and closed 4400
+        ws = await open_ws(hub.url)
+        await ws.send(frame("HELLO", hello_payload(f"bad id {i}")))
+        assert await close_code(ws) == 4400
+    for _ in range(5):
+        with pytest.raises(InvalidStatus):
+            await open_ws(hub.url, "wrong-token")
+    assert hub.metrics.closes[4400] == 30 and hub.metrics.handshakes_refused["unauthorized"] == 5
+    lines = [r.getMessage() for r in caplog.records if "refuse" in r.getMessage()]
+    assert len(lines) == 2  # one bad_hello, one unauthorized, in full
+    assert "reason=bad_hello" in lines[0] and "'bad id 0'" in lines[0] and "reason=unauthorized" in lines[1]
+    await hub.close()
+    summary = [r.getMessage() for r in caplog.records if "more connections" in r.getMessage()]
+    assert summary == ["refused 33 more connections in the last 3600 s (bad_hello=29, unauthorized=4) from 1 addresses"]
