@@ -187,3 +187,24 @@ class SettingsChanged(Event):
     def describe(self) -> str:
         return (f"settings: threshold {self.trust_threshold:.2f}, alpha {self.reputation_alpha:.2f}, "
                 f"hold {self.hold_s:g} s")
+
+
+@dataclass(slots=True)
+class ReportsAwaited(Event):
+    """We asked reporters about a peer we hardly know; its request is decided by ``due_at``."""
+
+    peer: str
+    request_id: str
+    reporters: list[str]
+    due_at: float
+
+    def describe(self) -> str:
+        return (f"request {self.request_id[:8]} from {self.peer}: asked {len(self.reporters)} reporter(s) "
+                f"what they saw of it before deciding")
+
+
+@dataclass(slots=True)
+class ReportsDue(Event):
+    """Our observations changed: a broadcast REPUTATION_REPORT is due at ``due_at`` (``tick``)."""
+
+    due_at: float

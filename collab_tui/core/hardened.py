@@ -54,7 +54,7 @@ RULE_EVIDENCE = "evidence"
 RULE_FORGIVEN = "forgiven"
 RULE_REPROBE = "re-probe"
 
-POLICY_NAMES = ("seed", "hardened")
+POLICY_NAMES = ("seed", "hardened", "shared")
 
 
 def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
@@ -271,11 +271,14 @@ class HardenedPolicy:
 
 def make_policy(name: str, complements: ComplementTable | dict | None = None,
                 settings: HardenedSettings | None = None):
-    """The acceptance policy called ``name`` ("seed" or "hardened")."""
+    """The acceptance policy called ``name`` ("seed", "hardened" or "shared": hardened plus reports)."""
     if not isinstance(complements, ComplementTable):
         complements = ComplementTable.from_mapping(complements)
     if name == "seed":
         return SeedPolicy(complements)
     if name == "hardened":
         return HardenedPolicy(complements, settings)
+    if name == "shared":
+        from .shared import SharedPolicy
+        return SharedPolicy(complements, hardened=settings)
     raise ValueError(f"reputation policy must be one of {', '.join(map(repr, POLICY_NAMES))}, got {name!r}")

@@ -11,7 +11,7 @@ Every verdict carries the rule that fired and the numbers behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from .numbers import tell_apart
 
@@ -87,6 +87,9 @@ class RequestContext:
     now: float | None = None         # the trainer's current time (its ``now``)
     failure_streak: int = 0          # failures in a row ending the record (as far as its history goes)
     last_failure_missed_deadline: bool = False   # the latest failure was a missed deadline (not a bad delivery)
+    # What other trainers reported of the initiator, weighted by their accuracy as witnesses
+    # (a ``witness.NetworkView``), for policies that combine it with our own evidence; None: not asked.
+    network: Any = None
 
 
 class SeedPolicy:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import copy
 import math
 from collections import OrderedDict
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
+from . import reports as rp
 from . import wire
 from .components import DEFAULT_MAX_COMPONENT_BYTES, build_component, check_component
 from .events import (
     ComponentReceived, DecisionMade, HubError, Joined, PeerChanged, Produce, ProtocolProblem,
-    ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send, SessionChanged,
-    SettingsChanged, StateChanged, Validate,
+    ReportsAwaited, ReportsDue, ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send,
+    SessionChanged, SettingsChanged, StateChanged, Validate,
 )
 from .policy import DEADLINE_MISSED, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
 from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
+from .witness import NetworkView, WitnessBook
 from .sessions import (
     ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR, LAPSED,
     RESPONDER, RULE_LAPSED, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
@@ -33,6 +35,8 @@ MAX_COMPONENTS = 500
 #: Content kept in memory across all stored components (a flood of large valid ones is bounded too).
 MAX_COMPONENT_STORE_BYTES = 32 * 1024 * 1024
 MAX_HOLD_S = 3_600.0
+#: Reports are weighed while our own record of a peer has fewer outcomes than this; beyond, ours decides.
+REPORTS_BELOW = 1_000_000
 
 
 class SessionTable(OrderedDict):
@@ -114,7 +118,9 @@ class NetworkedKernelTrainer:
                  max_component_bytes: int = DEFAULT_MAX_COMPONENT_BYTES,
                  history_size: int = DEFAULT_HISTORY,
                  validator_enabled: bool = False,
-                 policy: Any = None) -> None:
+                 policy: Any = None,
+                 trusted_reporters: Iterable[str] = (),
+                 ask_settings: rp.AskSettings | None = None) -> None:
         check_unit("trust threshold", trust_threshold)
         self.ai_id = ai_id
         self.specialization = specialization
@@ -151,6 +157,17 @@ class NetworkedKernelTrainer:
         self._sync_active: list[str] = []
         self.now = 0.0
 
+        # Shared evidence (PROTOCOL.md "Reputation reports"): what others told us, never mixed
+        # into ``reputation``; what we ask and answer; what changed since our last broadcast.
+        self.witness = WitnessBook(ai_id, trusted=trusted_reporters, floor=max(0.5, self._trust_threshold),
+                                   collaborator_score=self.book.scores.get, own_counts=self._own_counts)
+        self.asking = rp.Asking(ask_settings)
+        self._awaiting: OrderedDict[str, _AwaitingReports] = OrderedDict()
+        self._changed_subjects: OrderedDict[str, None] = OrderedDict()
+        self._last_broadcast = -math.inf
+        self._query_prefix = wire.new_id()[:12] + "-"
+        self._query_seq = 0
+
     # ------------------------------------------------------------------
     # Settings the operator edits live
     @property
@@ -161,6 +178,7 @@ class NetworkedKernelTrainer:
     def trust_threshold(self, value: float) -> None:
         check_unit("trust threshold", value)
         self._trust_threshold = float(value)
+        self.witness.floor = max(0.5, self._trust_threshold)
 
     @property
     def reputation_alpha(self) -> float:
@@ -214,7 +232,11 @@ class NetworkedKernelTrainer:
     def _update_reputation(self, other_ai: str, success: bool, reason: str = "",
                            now: float | None = None) -> ScoreChange:
         """new = alpha * outcome + (1 - alpha) * old; old is 0.5 for an unseen peer."""
-        return self.book.update(other_ai, success, reason, self.now if now is None else now)
+        change = self.book.update(other_ai, success, reason, self.now if now is None else now)
+        self.witness.learn(other_ai, success)      # judge the reporters who told us about this peer
+        self._changed_subjects[other_ai] = None
+        self._changed_subjects.move_to_end(other_ai)
+        return change
 
     def _should_accept_collaboration(self, collaboration_type: str, initiator: str) -> bool:
         return self.decide(collaboration_type, initiator).accept
@@ -245,6 +267,8 @@ class NetworkedKernelTrainer:
             last_failure_missed_deadline=bool(rec and rec.failures) and next(
                 (c.reason == DEADLINE_MISSED for c in reversed(rec.history)
                  if c.kind == "outcome" and not c.undone and not c.success), False),
+            network=self.witness.view(initiator) if self.uses_reports and (
+                rec is None or rec.observations < REPORTS_BELOW) else None,
         )
 
     def _get_ai_info(self, ai_id: str) -> dict[str, Any] | None:
@@ -349,14 +373,22 @@ class NetworkedKernelTrainer:
         req = wire.parse_request(message.payload)
         initiator = message.sender_id
         key = f"{initiator}/{req.request_id}"
-        if key in self.incoming:
+        if key in self.incoming or key in self._awaiting:
             return [ProtocolProblem(initiator, f"duplicate request {req.request_id[:8]} ignored")]
+        asks = self._ask_before_deciding(key, initiator, req)
+        if asks:
+            return asks
+        return self._admit_request(key, initiator, req)
+
+    def _admit_request(self, key: str, initiator: str, req: wire.RequestPayload,
+                       received_at: float | None = None) -> list:
+        """Decide a request now (with whatever reports have come in) and record the verdict."""
         decision = self.decide(req.collaboration_type, initiator)
         info = self._get_ai_info(initiator)
         record = IncomingRequest(
             key=key, request_id=req.request_id, initiator=initiator,
             collaboration_type=req.collaboration_type, feature=req.feature, deadline_s=req.deadline_s,
-            received_at=self.now, initiator_specialization=info.get("specialization") if info else None,
+            received_at=self.now if received_at is None else received_at, initiator_specialization=info.get("specialization") if info else None,
             decision=decision, verdict=decision)
         self.incoming[key] = record
         self._prune(self.incoming, lambda r: r.status != HELD)
@@ -594,6 +626,152 @@ class NetworkedKernelTrainer:
                                      "valid component delivered" if success else record["reason"])
         return out
 
+    # ---- shared evidence: reputation queries and reports ---------------
+    @property
+    def uses_reports(self) -> bool:
+        """Whether our policy weighs reports (then we ask about unknown peers and broadcast)."""
+        return bool(getattr(self.policy, "uses_reports", False))
+
+    def network_view(self, peer: str) -> NetworkView:
+        """What the reporters we believe say of ``peer`` (score, reporters, one row per reporter)."""
+        return self.witness.view(peer, rows=True)
+
+    @staticmethod
+    def _last_failure_missed(rec) -> bool:
+        return next((c.reason == DEADLINE_MISSED for c in reversed(rec.history)
+                     if c.kind == "outcome" and not c.undone and not c.success), False)
+
+    def _own_counts(self, peer: str) -> tuple[int, int] | None:
+        rec = self.book.records.get(peer)
+        return (rec.successes, rec.failures) if rec is not None and rec.observations else None
+
+    def set_trusted_reporters(self, reporters: Iterable[str]) -> None:
+        self.witness.set_trusted(reporters)
+
+    def ask_about(self, subject: str, now: float, candidates: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """Choose whom to ask about ``subject`` and note the queries as sent: [(query_id, reporter)].
+
+        Only for a peer we hardly know (fewer than ``ask_below`` of our own outcomes) and not
+        asked about within ``cache_s``. At most ``k`` reporters: the ones we believe most as
+        witnesses (pinned first), with ``explore`` slots for reporters not judged yet; never the
+        subject; by default only peers online (``candidates`` replaces them: the simulation);
+        within our global query budget. The caller sends the frames (``query_frames``).
+        """
+        self.now = now
+        rec = self.book.records.get(subject)
+        if not self.asking.should_ask(subject, rec.observations if rec else 0, now):
+            return []
+        if rec is not None and rec.successes == 0 and rec.failures and not self._last_failure_missed(rec):
+            return []          # it failed us with a bad delivery and never delivered: nothing to ask
+        st = self.asking.settings
+        allowed = None
+        if candidates is None:
+            allowed = self.online
+            candidates = sorted(self.online)
+        out = []
+        for reporter in self.witness.best_reporters(candidates, st.k, st.explore, subject=subject,
+                                                    allowed=allowed, now=now):
+            if not self.asking.may_send_query(now):
+                break
+            self._query_seq += 1
+            qid = f"{self._query_prefix}{self._query_seq}"
+            self.asking.sent(qid, reporter, (subject,), now)
+            out.append((qid, reporter))
+        return out
+
+    def _ask_before_deciding(self, key: str, initiator: str, req: wire.RequestPayload) -> list:
+        """Ask about a peer we hardly know; the decision waits for the answers (bounded)."""
+        if not self.uses_reports:
+            return []
+        asked = self.ask_about(initiator, self.now)
+        if not asked:
+            return []
+        st = self.asking.settings
+        wait = min(st.wait_s, req.deadline_s / 4)
+        waiting = _AwaitingReports(initiator, req, self.now, self.now + wait, {qid for qid, _ in asked})
+        self._awaiting[key] = waiting
+        for qid, _ in asked:
+            self.asking.pending[qid].waiting.add(key)
+        return [*(Send(m) for m in self.query_frames(asked, initiator)),
+                ReportsAwaited(initiator, req.request_id, [r for _, r in asked], waiting.due_at)]
+
+    def query_frames(self, asked: list[tuple[str, str]], subject: str) -> list[wire.NetworkMessage]:
+        return [wire.make_message(rp.REPUTATION_QUERY, self.ai_id, {"query_id": qid, "subjects": [subject]},
+                                  self.now, recipient_id=reporter) for qid, reporter in asked]
+
+    def answer_query(self, sender: str, query: rp.Query) -> dict[str, Any]:
+        """The REPUTATION_REPORT payload answering ``query``: our own first-hand records only."""
+        return {"query_id": query.query_id,
+                "observations": rp.first_hand(self.book, query.subjects, exclude=(sender,))}
+
+    def _handle_reputation_query(self, message: wire.NetworkMessage) -> list:
+        sender = message.sender_id
+        query = rp.parse_query(message.payload)
+        if not self.asking.may_answer(sender, self.now):
+            return [ProtocolProblem(sender, "REPUTATION_QUERY over the rate limit: not answered")]
+        return [Send(wire.make_message(rp.REPUTATION_REPORT, self.ai_id, self.answer_query(sender, query),
+                                       self.now, recipient_id=sender))]
+
+    def receive_report(self, sender: str, report: rp.ReportFrame, now: float) -> list:
+        """Keep a (validated) report; decide the requests that were waiting only for it."""
+        self.now = now
+        query = self.asking.answered(report.query_id, sender)
+        if query is None:
+            if report.query_id is not None:
+                return []                   # an answer to nothing we asked (late, or made up): dropped
+            if not self.asking.may_keep_unsolicited(sender, now):
+                return []
+            observations = report.observations
+        else:
+            wanted = set(query.subjects) if query.subjects is not None else None
+            observations = [o for o in report.observations if wanted is None or o[0] in wanted]
+        self.witness.ingest(sender, observations, now)
+        out: list = []
+        if query is not None:
+            for key in query.waiting:
+                waiting = self._awaiting.get(key)
+                if waiting is None:
+                    continue
+                waiting.queries.discard(report.query_id)
+                if not waiting.queries:
+                    out += self._decide_awaiting(key)
+        return out
+
+    def _handle_reputation_report(self, message: wire.NetworkMessage) -> list:
+        return self.receive_report(message.sender_id, rp.parse_report(message.payload), self.now)
+
+    def _decide_awaiting(self, key: str) -> list:
+        waiting = self._awaiting.pop(key)
+        return self._admit_request(key, waiting.initiator, waiting.request, waiting.received_at)
+
+    def _reports_tick(self, now: float) -> list:
+        """Decide requests whose wait for answers is over; broadcast what changed, at most every 30 s."""
+        out: list = []
+        for key in [k for k, w in self._awaiting.items() if now >= w.due_at]:
+            out += self._decide_awaiting(key)
+        self.asking.expire(now)
+        out += self._broadcast(now)
+        return out
+
+    def _broadcast(self, now: float) -> list:
+        if not self.uses_reports or not self._changed_subjects or not self.joined \
+                or now < self._last_broadcast + rp.BROADCAST_EVERY_S:
+            return []
+        subjects = list(self._changed_subjects)[-rp.MAX_ENTRIES:]
+        self._changed_subjects.clear()
+        self._last_broadcast = now
+        observations = rp.first_hand(self.book, subjects)
+        if not observations:
+            return []
+        return [Send(wire.make_message(rp.REPUTATION_REPORT, self.ai_id,
+                                       {"query_id": None, "observations": observations}, now))]
+
+    def _reports_deadline(self) -> float | None:
+        times = [w.due_at for w in self._awaiting.values()]
+        if self.uses_reports and self._changed_subjects and self.joined:
+            times.append(max(self.now, self._last_broadcast + rp.BROADCAST_EVERY_S))
+        return min(times) if times else None
+
     # ---- operator marks ------------------------------------------------
     def mark_component(self, component_key: str, good: bool, now: float) -> list:
         self.now = now
@@ -654,7 +832,7 @@ class NetworkedKernelTrainer:
     def tick(self, now: float) -> list:
         """Send held verdicts whose window has passed; fail sessions past their deadline."""
         self.now = now
-        out: list = []
+        out: list = self._reports_tick(now)
         for record in list(self.incoming.values()):
             if record.status == HELD and record.hold_until is not None and now >= record.hold_until:
                 record.hold_until = None
@@ -679,12 +857,19 @@ class NetworkedKernelTrainer:
         """The earliest time at which ``tick`` has something to do, for the shell's timer."""
         times = [r.hold_until for r in self.incoming.values() if r.status == HELD and r.hold_until is not None]
         times += [s.deadline_at for s in self.collaboration_sessions.values() if s.status == ACTIVE]
+        reports_due = self._reports_deadline()
+        if reports_due is not None:
+            times.append(reports_due)
         return min(times) if times else None
 
     # ------------------------------------------------------------------
     def _outcome(self, peer: str, success: bool, reason: str) -> list:
+        first_change = not self._changed_subjects
         change = self._update_reputation(peer, success, reason, self.now)
-        return [ReputationChanged(change), StateChanged()]
+        out: list = [ReputationChanged(change), StateChanged()]
+        if first_change and self.uses_reports:
+            out.append(ReportsDue(max(self.now, self._last_broadcast + rp.BROADCAST_EVERY_S)))
+        return out
 
     def _finish(self, session: CollaborationSession, status: str, detail: str) -> None:
         self.collaboration_sessions.status_changed(session, status)
@@ -721,7 +906,20 @@ class NetworkedKernelTrainer:
         wire.COLLABORATION_REQUEST: _handle_collaboration_request,
         wire.COLLABORATION_RESPONSE: _handle_collaboration_response,
         wire.OS_COMPONENT_SHARE: _handle_os_component_share,
+        rp.REPUTATION_QUERY: _handle_reputation_query,
+        rp.REPUTATION_REPORT: _handle_reputation_report,
     }
+
+
+class _AwaitingReports:
+    """A request whose decision waits (at most until ``due_at``) for answers to our queries."""
+
+    __slots__ = ("initiator", "request", "received_at", "due_at", "queries")
+
+    def __init__(self, initiator: str, request: wire.RequestPayload, received_at: float, due_at: float,
+                 queries: set[str]) -> None:
+        self.initiator, self.request, self.received_at = initiator, request, received_at
+        self.due_at, self.queries = due_at, queries
 
 
 def _content_size(record: dict[str, Any]) -> int:

@@ -324,4 +324,6 @@ def _due_time(event: ev.Event) -> float | None:
         return event.incoming.hold_until
     if isinstance(event, ev.SessionChanged) and event.session.status == "active":
         return event.session.deadline_at
+    if isinstance(event, (ev.ReportsAwaited, ev.ReportsDue)):
+        return event.due_at
     return None

@@ -18,7 +18,20 @@ CAMOUFLAGE = "camouflage"
 ON_OFF = "on-off"
 RIDER = "threshold-rider"
 WHITEWASHER = "whitewasher"
+SLANDERER = "slanderer"      # delivers like an honest peer, badmouths honest peers in its reports
+SLEEPER = "sleeper"          # honest (and truthful) until mid-run, then always-fail with colluding lies
 ATTACKS = (ALWAYS_FAIL, CAMOUFLAGE, ON_OFF, RIDER, WHITEWASHER)
+REPORT_ATTACKS = (SLANDERER, SLEEPER)
+ALL_ATTACKS = ATTACKS + REPORT_ATTACKS
+
+# What malicious peers say when asked about others (``--liars``):
+LIARS = ("none", "badmouth", "collude", "camouflage", "ballot")
+#   none:       they tell the truth about what they saw;
+#   badmouth:   honest peers are reported as failing every time, nothing said of attackers;
+#   collude:    attackers praised, honest peers badmouthed;
+#   camouflage: the truth 60% of the time, colluding lies otherwise;
+#   ballot:     attackers praised, honest peers never badmouthed (ballot-stuffing only).
+CLAIMED_OUTCOMES = 8.0       # how many outcomes a lie claims (weighed at most 10 anyway)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,7 +66,7 @@ def succeeds(kind: str, rng: random.Random, settings: AttackSettings, decider, p
     before this one (for on-off); ``ctx``, if given, is the request context the decider
     just decided on (the rider starts from it instead of asking for it again).
     """
-    if kind == HONEST:
+    if kind == HONEST or kind == SLANDERER:
         return rng.random() >= settings.honest_failure
     if kind in (ALWAYS_FAIL, WHITEWASHER):
         return False
@@ -84,3 +97,33 @@ def rider_can_afford_failure(decider, peer_id: str, ctype: str,
         failure_streak=ctx.failure_streak + 1,
         last_failure_missed_deadline=failure_reason(RIDER, settings) == DEADLINE_MISSED)
     return decider.policy.decide(after).accept
+
+
+def claim(liars: str, liar_kind: str, subject_bad: bool, subject_kind: str, rng: random.Random,
+          settings: AttackSettings, truth: tuple[float, float] | None) -> tuple[float, float] | None:
+    """What a malicious reporter says of a subject: (successes, failures), or None (says nothing).
+
+    ``truth`` is what an honest witness would say (None: nothing seen); ``subject_bad``
+    whether the subject is one of the attackers.
+    """
+    if liar_kind == SLANDERER:
+        return (0.0, CLAIMED_OUTCOMES) if not subject_bad else (CLAIMED_OUTCOMES, 0.0)
+    if liars == "none" or (liars == "camouflage" and rng.random() < 0.6):
+        return truth
+    if subject_bad:
+        return None if liars == "badmouth" else (CLAIMED_OUTCOMES, 0.0)
+    return None if liars == "ballot" else (0.0, CLAIMED_OUTCOMES)
+
+
+def true_claim(subject_kind: str, settings: AttackSettings, sleeper_awake: bool) -> tuple[float, float]:
+    """What a truthful witness that met a subject ``CLAIMED_OUTCOMES`` times would report, on average."""
+    n = CLAIMED_OUTCOMES
+    if subject_kind in (HONEST, SLANDERER) or (subject_kind == SLEEPER and not sleeper_awake):
+        rate = 1 - settings.honest_failure
+    elif subject_kind == CAMOUFLAGE:
+        rate = settings.camouflage_success
+    elif subject_kind == ON_OFF:
+        rate = settings.on_good / (settings.on_good + settings.on_bad)
+    else:
+        rate = 0.0
+    return (round(n * rate), n - round(n * rate))

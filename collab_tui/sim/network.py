@@ -20,12 +20,14 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
+from ..core import reports as rp
 from ..core.hardened import RULE_REPROBE as REPROBE, HardenedSettings, make_policy
 from ..core.policy import Decision, RequestContext
 from ..core.trainer import NetworkedKernelTrainer
+from ..io.config import ReputationSettings
 from .behaviours import (
-    ALWAYS_FAIL, ATTACKS, CAMOUFLAGE, HONEST, ON_OFF, RIDER, WHITEWASHER, AttackSettings, failure_reason,
-    succeeds,
+    ALL_ATTACKS, ALWAYS_FAIL, ATTACKS, CAMOUFLAGE, HONEST, LIARS, ON_OFF, RIDER, SLANDERER, SLEEPER, WHITEWASHER,
+    AttackSettings, claim, failure_reason, succeeds, true_claim,
 )
 
 CTYPE = "general"
@@ -57,7 +59,11 @@ ENGINES: dict[str, Engine] = {
     "seed-0.3": Engine("seed α0.3", "seed", 0.3),
     "seed-0.5": Engine("seed α0.5", "seed", 0.5),
     "hardened": Engine("hardened α0.3", "hardened", 0.3),
+    "shared": Engine("shared α0.3", "shared", 0.3),
 }
+#: ``--engines default``: whatever a fresh config uses.
+DEFAULT_POLICY = ReputationSettings().policy
+ENGINES["default"] = Engine(f"default ({DEFAULT_POLICY})", DEFAULT_POLICY, ReputationSettings().alpha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +77,20 @@ class Scenario:
     outage_share: float = 0.1        # honest peers that go through an outage (≥ 1)
     threshold: float = 0.5
     attack_settings: AttackSettings = field(default_factory=AttackSettings)
+    liars: str = "collude"           # what malicious peers report (behaviours.LIARS)
+    newcomer: bool = False           # measure a fresh trainer joining after the warm-up instead
+    newcomer_meetings: int = 20      # ...over its first this many meetings per requester
+    pinned: bool = False             # the newcomer pins one honest reporter (reputation.trusted_reporters)
 
     def __post_init__(self) -> None:
         if self.n < 3:
             raise ValueError(f"n must be at least 3, got {self.n}")
         if not 0.0 <= self.malicious < 1.0:
             raise ValueError(f"malicious fraction must be in [0, 1), got {self.malicious}")
-        if self.attack not in ATTACKS:
-            raise ValueError(f"attack must be one of {', '.join(ATTACKS)}, got {self.attack!r}")
+        if self.attack not in ALL_ATTACKS:
+            raise ValueError(f"attack must be one of {', '.join(ALL_ATTACKS)}, got {self.attack!r}")
+        if self.liars not in LIARS:
+            raise ValueError(f"liars must be one of {', '.join(LIARS)}, got {self.liars!r}")
 
     def with_attack(self, **changes) -> "Scenario":
         return dataclasses.replace(self, attack_settings=dataclasses.replace(self.attack_settings, **changes))
@@ -117,6 +129,12 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     does not move, so re-asking in between would give the same verdict. Every other
     request is decided afresh by ``trainer.decide``. ``check_cache`` decides every
     request afresh as well and raises if a kept refusal differs (used by the tests).
+
+    An engine that weighs reports (``shared``) asks before deciding about a peer it hardly
+    knows, exactly as its frame handler does: ``trainer.ask_about`` picks the reporters, each
+    answers (an honest trainer with ``trainer.answer_query``, its own first-hand records; a
+    malicious one as ``scenario.liars`` says), and the answer goes through
+    ``reports.parse_report`` and ``trainer.receive_report``. Answers arrive within the wait.
     """
     sc, eng, st = scenario, ENGINES[engine_key], scenario.attack_settings
     rng = random.Random(seed)
@@ -125,15 +143,17 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     if n_honest < 2:
         raise ValueError("need at least two honest peers")
 
-    deciders: list[NetworkedKernelTrainer] = []
-    for i in range(n_honest):
+    def make_trainer(ai_id: str, trusted=()) -> NetworkedKernelTrainer:
         policy = AcceptAllPolicy() if eng.policy == "none" else make_policy(eng.policy, settings=eng.settings)
-        deciders.append(NetworkedKernelTrainer(f"h{i}", trust_threshold=sc.threshold,
-                                               reputation_alpha=eng.alpha, history_size=4, policy=policy))
+        return NetworkedKernelTrainer(ai_id, trust_threshold=sc.threshold, reputation_alpha=eng.alpha,
+                                      history_size=4, policy=policy, trusted_reporters=trusted)
+
+    deciders: list[NetworkedKernelTrainer] = [make_trainer(f"h{i}") for i in range(n_honest)]
     n_outage = max(1, int(round(n_honest * sc.outage_share))) if n_honest > 2 else 0
     # requester slots: kind, current id, contacts, sits out until round, identity generation
     kinds = [HONEST] * n_honest + [sc.attack] * n_bad
     ids = [f"h{i}" for i in range(n_honest)] + [f"m{j}" for j in range(n_bad)]
+    slot_of = {pid: r for r, pid in enumerate(ids)}
     outage = [i < n_outage for i in range(sc.n)]
     contacts: list[list[int]] = []
     for r in range(sc.n):
@@ -141,20 +161,129 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
         contacts.append(pool if len(pool) <= sc.contacts else rng.sample(pool, sc.contacts))
     k = max(len(c) for c in contacts)
     warmup_rounds = sc.warmup_per_pair * k
-    total_rounds = warmup_rounds + sc.measure_per_pair * k
+    measure_rounds = (sc.newcomer_meetings if sc.newcomer else sc.measure_per_pair) * k
+    total_rounds = warmup_rounds + measure_rounds
+    sleeper_wakes = warmup_rounds + measure_rounds // 2
     sit_out = [0] * sc.n
     generation = [0] * sc.n
     pairs: list[dict[str, _Pair]] = [{} for _ in range(n_honest)]
 
-    accepted = failed = honest_asked = honest_refused = 0
+    newcomer = None
+    if sc.newcomer:
+        newcomer = make_trainer("n0", trusted=("h0",) if sc.pinned else ())
+        deciders.append(newcomer)
+        pairs.append({})
+    uses_reports = bool(getattr(deciders[0].policy, "uses_reports", False))
+    # whom each decider can ask: everyone else, in its own random order
+    askable: list[list[str]] = []
+    if uses_reports:
+        for d, trainer in enumerate(deciders):
+            others = [pid for pid in ids if pid != trainer.ai_id]
+            rng.shuffle(others)
+            askable.append(others)
+
+    counts = {"accepted": 0, "failed": 0, "honest_asked": 0, "honest_refused": 0}
     stable = getattr(deciders[0].policy, "stable_until", None)
     accept_all = isinstance(deciders[0].policy, AcceptAllPolicy) and not check_cache
     order = list(range(sc.n))
     random_ = rng.random
+    awake = False
+
+    def answer(trainer: NetworkedKernelTrainer, reporter: str, qid: str, subject: str) -> dict:
+        r = slot_of.get(reporter)
+        if r is None or r < n_honest:                      # an honest trainer: its own records
+            source = deciders[r] if r is not None else newcomer
+            return source.answer_query(trainer.ai_id, rp.Query(qid, (subject,)))
+        liar_kind = kinds[r]
+        s_slot = slot_of.get(subject)
+        s_kind = kinds[s_slot] if s_slot is not None else sc.attack
+        truth = true_claim(s_kind, st, awake)
+        if liar_kind == SLEEPER and not awake:
+            said = truth
+        else:
+            said = claim(sc.liars, liar_kind, s_kind != HONEST, s_kind, rng, st, truth)
+        obs = [] if said is None else [{"subject": subject, "successes": said[0], "failures": said[1],
+                                        "last_outcome_at": None}]
+        return {"query_id": qid, "observations": obs}
+
+    def meet(d: int, r: int, now: float, measuring: bool) -> None:
+        trainer = deciders[d]
+        pid = ids[r]
+        pair = pairs[d].get(pid)
+        if pair is None:
+            pair = pairs[d][pid] = _Pair()
+        pair.meetings += 1
+        trainer.now = now
+        ctx = None
+        if accept_all:
+            decision = AcceptAllPolicy.ALWAYS     # the baseline looks at nothing: skip building a context
+        elif now < pair.held_until:
+            decision = pair.held
+            if check_cache:
+                fresh = trainer.decide(CTYPE, pid)
+                if (fresh.accept, fresh.rule) != (decision.accept, decision.rule):
+                    raise AssertionError(f"kept refusal of {pid} by {trainer.ai_id} at {now}: "
+                                         f"{decision.reason!r} but now {fresh.reason!r}")
+        else:
+            if uses_reports:
+                for qid, reporter in trainer.ask_about(pid, now, askable[d]):
+                    trainer.receive_report(reporter, rp.parse_report(answer(trainer, reporter, qid, pid)), now)
+            # exactly ``trainer.decide`` (its policy on its request context), keeping the context
+            ctx = trainer.request_context(CTYPE, pid)
+            decision = trainer.policy.decide(ctx)
+            if not decision.accept and stable is not None:
+                pair.held = decision
+                pair.held_until = stable(ctx)
+        kind = kinds[r]
+        if kind == SLEEPER:
+            kind = ALWAYS_FAIL if awake else HONEST
+        in_outage = pair.outage_left > 0
+        if in_outage:
+            pair.outage_left -= 1
+        elif pair.since_outage >= 0 and not pair.recovered_at:
+            pair.since_outage += 1
+        if measuring and kinds[r] == HONEST and not outage[r]:
+            counts["honest_asked"] += 1
+            counts["honest_refused"] += not decision.accept
+        if not decision.accept:
+            if not pair.first_refusal:
+                pair.first_refusal = pair.meetings
+            if kind == WHITEWASHER and not st.tokens_bound:
+                generation[r] += 1
+                ids[r] = f"m{r - n_honest}.{generation[r]}"
+                slot_of[ids[r]] = r
+                sit_out[r] = int(now) + 1 + st.identity_cost
+            if in_outage and pair.outage_left == 0:
+                pair.since_outage = 0
+            return
+        if in_outage:
+            ok = False
+        else:
+            ok = succeeds(kind, rng, st, trainer, pid, pair.accepted, CTYPE, None if accept_all else ctx)
+        pair.accepted += 1
+        if pair.since_outage > 0 and not pair.recovered_at:
+            pair.recovered_at = pair.since_outage
+        if in_outage and pair.outage_left == 0:
+            pair.since_outage = 0
+        if not ok:
+            pair.failures += 1
+            if not pair.first_refusal:
+                pair.free_failures += 1
+        if measuring:
+            counts["accepted"] += 1
+            counts["failed"] += not ok
+        if accept_all:
+            return                      # the baseline keeps no reputation: nothing reads it
+        reason_kind = HONEST if kind == SLANDERER else kind
+        trainer._update_reputation(pid, ok, "valid component delivered" if ok
+                                   else failure_reason(reason_kind, st), now)
+
+    newcomer_index = len(deciders) - 1
     for rnd in range(total_rounds):
         now = float(rnd)
         measuring = rnd >= warmup_rounds
-        if rnd == warmup_rounds:
+        awake = rnd >= sleeper_wakes
+        if rnd == warmup_rounds and not sc.newcomer:
             for r in range(n_outage):
                 for d in contacts[r]:
                     p = pairs[d].setdefault(ids[r], _Pair())
@@ -169,72 +298,14 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
             if sit_out[r] > rnd:
                 continue
             cs = contacts[r]
-            d = cs[int(random_() * len(cs))]
-            trainer = deciders[d]
-            pid = ids[r]
-            pair = pairs[d].get(pid)
-            if pair is None:
-                pair = pairs[d][pid] = _Pair()
-            pair.meetings += 1
-            trainer.now = now
-            if accept_all:
-                decision = AcceptAllPolicy.ALWAYS     # the baseline looks at nothing: skip building a context
-            elif now < pair.held_until:
-                decision = pair.held
-                if check_cache:
-                    fresh = trainer.decide(CTYPE, pid)
-                    if (fresh.accept, fresh.rule) != (decision.accept, decision.rule):
-                        raise AssertionError(f"kept refusal of {pid} by {trainer.ai_id} at {now}: "
-                                             f"{decision.reason!r} but now {fresh.reason!r}")
-            else:
-                # exactly ``trainer.decide`` (its policy on its request context), keeping the context
-                ctx = trainer.request_context(CTYPE, pid)
-                decision = trainer.policy.decide(ctx)
-                if not decision.accept and stable is not None:
-                    pair.held = decision
-                    pair.held_until = stable(ctx)
-            kind = kinds[r]
-            in_outage = pair.outage_left > 0
-            if in_outage:
-                pair.outage_left -= 1
-            elif pair.since_outage >= 0 and not pair.recovered_at:
-                pair.since_outage += 1
-            if measuring and kind == HONEST and not outage[r]:
-                honest_asked += 1
-                honest_refused += not decision.accept
-            if not decision.accept:
-                if not pair.first_refusal:
-                    pair.first_refusal = pair.meetings
-                if kind == WHITEWASHER and not st.tokens_bound:
-                    generation[r] += 1
-                    ids[r] = f"m{r - n_honest}.{generation[r]}"
-                    sit_out[r] = rnd + 1 + st.identity_cost
-                if in_outage and pair.outage_left == 0:
-                    pair.since_outage = 0
-                continue
-            if in_outage:
-                ok = False
-            else:
-                ok = succeeds(kind, rng, st, trainer, pid, pair.accepted, CTYPE,
-                              None if accept_all else ctx)
-            pair.accepted += 1
-            if pair.since_outage > 0 and not pair.recovered_at:
-                pair.recovered_at = pair.since_outage
-            if in_outage and pair.outage_left == 0:
-                pair.since_outage = 0
-            if not ok:
-                pair.failures += 1
-                if not pair.first_refusal:
-                    pair.free_failures += 1
-            if measuring:
-                accepted += 1
-                failed += not ok
-            if accept_all:
-                continue                      # the baseline keeps no reputation: nothing reads it
-            trainer._update_reputation(pid, ok, "valid component delivered" if ok
-                                       else failure_reason(kind, st), now)
+            meet(cs[int(random_() * len(cs))], r, now, measuring and not sc.newcomer)
+            if sc.newcomer and measuring and random_() * k < 1.0:
+                meet(newcomer_index, r, now, True)
 
-    return _metrics(sc, pairs, n_honest, n_outage, ids, accepted, failed, honest_asked, honest_refused)
+    if sc.newcomer:
+        pairs = [pairs[newcomer_index]]
+    return _metrics(sc, pairs, n_honest, n_outage, ids, counts["accepted"], counts["failed"],
+                    counts["honest_asked"], counts["honest_refused"])
 
 
 def _metrics(sc: Scenario, pairs, n_honest: int, n_outage: int, ids, accepted: int, failed: int,

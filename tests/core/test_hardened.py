@@ -207,7 +207,7 @@ def test_decide_is_pure():
 def test_make_policy_names():
     assert make_policy("seed").name == "seed"
     assert make_policy("hardened", {"networking": ["storage"]}).complements.complements("networking", "storage")
-    with pytest.raises(ValueError, match="reputation policy must be one of 'seed', 'hardened', got 'magic'"):
+    with pytest.raises(ValueError, match="reputation policy must be one of 'seed', 'hardened', 'shared', got 'magic'"):
         make_policy("magic")
     with pytest.raises(ValueError, match="hardened quality must be between 0 and 1"):
         HardenedSettings(quality=1.5)

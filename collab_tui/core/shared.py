@@ -1,0 +1,98 @@
+"""The ``shared`` acceptance policy: the hardened decision, with what other trainers saw beside it.
+
+``reputation[peer]`` stays the seed's EWMA of our own outcomes; reports never change it.
+They are a second body of evidence (``RequestContext.network``, a ``witness.NetworkView``:
+each reporter's first-hand counts, scaled to at most 10 outcomes, times its weight as a
+witness, learned from how well its past reports agreed with what we then saw).
+
+Rules, in order (the first that fires decides):
+
+1. no weighted report (nobody we believe has said anything): exactly ``HardenedPolicy``;
+2. ``reports`` refusal — our own record and the weighted reports together favour a
+   ``bad_rate`` (50%) collaborator over a ``good_rate`` (95%) one by more than
+   e**``refuse_odds``: refuse, even a peer we have never met (one failure weighs as ~3.6
+   successes at these rates; two believed reporters who each saw one failure and nothing
+   else are enough, one is not);
+3. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
+   ``trust``), but our record and the reports together favour the good rate by more than
+   e**``vouch_odds``, and the peer has delivered to us at least once or failed us only by
+   missing deadlines: accept (an honest peer's run of bad luck with us is outweighed by
+   what the others saw);
+4. otherwise the hardened verdict, with what the reports said appended to its reason.
+
+Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 reporters
+(accuracy ≥ 0.90); log-odds -8.1 < -2.5``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
+from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
+
+RULE_REPORTS = "reports"
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSettings:
+    good_rate: float = 0.95
+    bad_rate: float = 0.5
+    refuse_odds: float = 2.5
+    vouch_odds: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.bad_rate < self.good_rate < 1.0:
+            raise ValueError(f"shared rates must satisfy 0 < bad_rate < good_rate < 1, got "
+                             f"{self.bad_rate!r}, {self.good_rate!r}")
+        if self.refuse_odds < 0 or self.vouch_odds < 0:
+            raise ValueError("shared refuse_odds and vouch_odds must not be negative")
+
+
+class SharedPolicy:
+    """Hardened, plus the weighted reports of other trainers (see module doc)."""
+
+    name = "shared"
+    uses_reports = True
+
+    def __init__(self, complements: ComplementTable | None = None,
+                 settings: SharedSettings | None = None,
+                 hardened: HardenedSettings | None = None) -> None:
+        self.complements = complements or ComplementTable()
+        self.settings = settings or SharedSettings()
+        self.hardened = HardenedPolicy(self.complements, hardened)
+        s = self.settings
+        self._per_success = math.log(s.good_rate / s.bad_rate)
+        self._per_failure = math.log((1 - s.good_rate) / (1 - s.bad_rate))
+
+    def log_odds(self, successes: float, failures: float) -> float:
+        return successes * self._per_success + failures * self._per_failure
+
+    def stable_until(self, ctx: RequestContext) -> float:
+        """Reports can change the verdict at any time (a new answer, a reporter re-judged):
+        stable only while nobody we believe has reported on this peer."""
+        view = ctx.network
+        if view is not None and not view.empty:
+            return ctx.now if ctx.now is not None else -math.inf
+        return self.hardened.stable_until(ctx)
+
+    def decide(self, ctx: RequestContext) -> Decision:
+        base = self.hardened.decide(ctx)
+        view = ctx.network
+        if view is None or view.empty:
+            return base
+        s = self.settings
+        own = self.log_odds(ctx.successes, ctx.failures)
+        total = own + self.log_odds(view.successes, view.failures)
+        said = view.describe()
+        mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
+        if total < -s.refuse_odds:
+            return Decision(False, RULE_REPORTS,
+                            f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
+                            ctx.score, ctx.threshold)
+        if not base.accept and base.rule in (RULE_EVIDENCE, RULE_TRUST) and total >= s.vouch_odds \
+                and (ctx.successes > 0 or ctx.last_failure_missed_deadline):
+            return self.hardened._accept(ctx, RULE_REPORTS,
+                                         f"{said} vouch: {mine}; log-odds {total:.1f} ≥ {s.vouch_odds:g} "
+                                         f"(refused on our own: {base.reason})")
+        return Decision(base.accept, base.rule, f"{base.reason}; {said}", base.score, base.threshold)
