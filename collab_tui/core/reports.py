@@ -147,6 +147,8 @@ class AskSettings:
     answers_per_s: float = 2.0     # queries we answer per sender
     answer_burst: float = 10.0
     max_senders: int = 4096        # per-sender limiters kept (least recently seen dropped)
+    full_until_judged: float = 8.0  # ask a reporter for everything it saw until we have judged this many
+    full_every_s: float = 120.0     # ...of its reports, at most once per this many seconds
 
     def __post_init__(self) -> None:
         if self.k < 0 or self.explore < 0 or self.ask_below < 0:
@@ -177,6 +179,7 @@ class Asking:
         self.budget = TokenBucket(self.settings.queries_per_s, self.settings.query_burst, now)
         self.answer_limits: OrderedDict[str, TokenBucket] = OrderedDict()
         self.report_seen: OrderedDict[str, float] = OrderedDict()      # sender -> last unsolicited report kept
+        self.full_asked: OrderedDict[str, float] = OrderedDict()       # reporter -> last asked for everything
         self.dropped = 0                                               # frames dropped by the limits
 
     def should_ask(self, subject: str, own_outcomes: int, now: float) -> bool:
@@ -186,10 +189,26 @@ class Asking:
         at = self.asked_at.get(subject)
         return at is None or now - at >= st.cache_s
 
-    def sent(self, query_id: str, reporter: str, subjects: tuple[str, ...] | None, now: float) -> PendingQuery:
-        q = self.pending[query_id] = PendingQuery(reporter, subjects, now)
+    def wants_everything(self, reporter: str, judged: float, now: float) -> bool:
+        """Ask this reporter for all it saw (``subjects: null``)? Only while we have judged few of its
+        reports (``full_until_judged``), and at most once per ``full_every_s`` per reporter."""
+        st = self.settings
+        if judged >= st.full_until_judged:
+            return False
+        last = self.full_asked.get(reporter)
+        return last is None or now - last >= st.full_every_s
+
+    def sent(self, query_id: str, reporter: str, subjects: tuple[str, ...] | None, now: float,
+             everything: bool = False) -> PendingQuery:
+        """Note a query as sent (about ``subjects``; ``everything``: the query asks for all)."""
+        q = self.pending[query_id] = PendingQuery(reporter, None if everything else subjects, now)
         while len(self.pending) > self.MAX_PENDING:
             self.pending.popitem(last=False)
+        if everything:
+            self.full_asked[reporter] = now
+            self.full_asked.move_to_end(reporter)
+            while len(self.full_asked) > self.settings.max_senders:
+                self.full_asked.popitem(last=False)
         for s in subjects or ():
             self.asked_at[s] = now
             self.asked_at.move_to_end(s)

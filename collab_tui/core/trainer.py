@@ -675,7 +675,10 @@ class NetworkedKernelTrainer:
                 break
             self._query_seq += 1
             qid = f"{self._query_prefix}{self._query_seq}"
-            self.asking.sent(qid, reporter, (subject,), now)
+            # a reporter we have hardly judged yet is asked for everything it saw: judged at once on
+            # every peer we know ourselves, it is believed (or not) after one answer, not fifty
+            everything = self.asking.wants_everything(reporter, self.witness.judged(reporter), now)
+            self.asking.sent(qid, reporter, (subject,), now, everything=everything)
             out.append((qid, reporter))
         return out
 
@@ -696,8 +699,13 @@ class NetworkedKernelTrainer:
                 ReportsAwaited(initiator, req.request_id, [r for _, r in asked], waiting.due_at)]
 
     def query_frames(self, asked: list[tuple[str, str]], subject: str) -> list[wire.NetworkMessage]:
-        return [wire.make_message(rp.REPUTATION_QUERY, self.ai_id, {"query_id": qid, "subjects": [subject]},
+        return [wire.make_message(rp.REPUTATION_QUERY, self.ai_id, {"query_id": qid, "subjects": self.query_subjects(qid)},
                                   self.now, recipient_id=reporter) for qid, reporter in asked]
+
+    def query_subjects(self, query_id: str) -> list[str] | None:
+        """The ``subjects`` of a query we noted as sent (None: everything the reporter saw)."""
+        q = self.asking.pending[query_id]
+        return None if q.subjects is None else list(q.subjects)
 
     def answer_query(self, sender: str, query: rp.Query) -> dict[str, Any]:
         """The REPUTATION_REPORT payload answering ``query``: our own first-hand records only."""

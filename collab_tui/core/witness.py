@@ -35,6 +35,7 @@ MAX_REPORTERS = 1024
 COUNT_CAP = 10.0
 FORGET = 0.97
 RANK_EVERY_S = 10.0
+WILSON_Z = 1.0
 
 GOOD, BAD = 0, 1
 
@@ -73,17 +74,18 @@ class Witness:
     def accuracy(self, bin_: int) -> float:
         return (self.agree[bin_] + 1.0) / (self.agree[bin_] + self.disagree[bin_] + 2.0)
 
-    def accuracy_bound(self, bin_: int) -> float:
-        """A cautious accuracy: the lower end of its Wilson interval (z = 1) over the judged reports,
-        so that one lucky report (or a few shared by a ring of colluders) earns no weight."""
+    def accuracy_bound(self, bin_: int, z: float = 1.0) -> float:
+        """A cautious accuracy: the lower end of its Wilson interval over the judged reports, so
+        that one lucky report (or a few shared by a ring of colluders) earns little weight."""
         a, d = self.agree[bin_], self.disagree[bin_]
         n = a + d
         if n <= 0:
             return 0.0
         p = a / n
-        centre = p + 1.0 / (2 * n)
-        margin = math.sqrt(max(0.0, p * (1 - p) / n + 1.0 / (4 * n * n)))
-        return max(0.0, (centre - margin) / (1 + 1.0 / n))
+        z2 = z * z
+        centre = p + z2 / (2 * n)
+        margin = z * math.sqrt(max(0.0, p * (1 - p) / n + z2 / (4 * n * n)))
+        return max(0.0, (centre - margin) / (1 + z2 / n))
 
     def evaluated(self, bin_: int) -> float:
         return self.agree[bin_] + self.disagree[bin_]
@@ -144,7 +146,7 @@ class WitnessBook:
                  max_subjects: int = MAX_SUBJECTS_PER_REPORTER,
                  max_reporters_per_subject: int = MAX_REPORTERS_PER_SUBJECT,
                  max_reporters: int = MAX_REPORTERS, count_cap: float = COUNT_CAP,
-                 forget: float = FORGET, collaborator_score: Callable[[str], float | None] | None = None,
+                 forget: float = FORGET, z: float = WILSON_Z, collaborator_score: Callable[[str], float | None] | None = None,
                  own_counts: Callable[[str], tuple[float, float] | None] | None = None) -> None:
         self.our_id = our_id
         self.floor = floor
@@ -153,6 +155,7 @@ class WitnessBook:
         self.max_reporters = max_reporters
         self.count_cap = count_cap
         self.forget = forget
+        self.z = z
         #: our own (first-hand) score of a reporter as a collaborator, None if never met: one
         #: below ``floor`` silences it as a witness; a good one earns it nothing as a witness.
         self.collaborator_score = collaborator_score
@@ -261,7 +264,7 @@ class WitnessBook:
         forget = self.forget
         w.agree[bin_] = w.agree[bin_] * forget + agreement
         w.disagree[bin_] = w.disagree[bin_] * forget + (1.0 - agreement)
-        w.bound[bin_] = w.accuracy_bound(bin_)
+        w.bound[bin_] = w.accuracy_bound(bin_, self.z)
 
     # ---- reading ---------------------------------------------------------
     def weight(self, reporter: str, bin_: int) -> float:
@@ -291,6 +294,11 @@ class WitnessBook:
             return 2.0
         return min(self._weight(w, GOOD), self._weight(w, BAD)) + 0.5 * max(
             self._weight(w, GOOD), self._weight(w, BAD))
+
+    def judged(self, reporter: str) -> float:
+        """How many of this reporter's reports we have judged (decayed)."""
+        w = self.witnesses.get(reporter)
+        return 0.0 if w is None else w.evaluated(GOOD) + w.evaluated(BAD)
 
     def has_reports(self, subject: str) -> bool:
         return bool(self.by_subject.get(subject))

@@ -189,22 +189,26 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     random_ = rng.random
     awake = False
 
-    def answer(trainer: NetworkedKernelTrainer, reporter: str, qid: str, subject: str) -> dict:
+    def answer(trainer: NetworkedKernelTrainer, reporter: str, qid: str, subjects) -> dict:
         r = slot_of.get(reporter)
         if r is None or r < n_honest:                      # an honest trainer: its own records
             source = deciders[r] if r is not None else newcomer
-            return source.answer_query(trainer.ai_id, rp.Query(qid, (subject,)))
+            return source.answer_query(trainer.ai_id, rp.Query(qid, subjects))
         liar_kind = kinds[r]
-        s_slot = slot_of.get(subject)
-        s_kind = kinds[s_slot] if s_slot is not None else sc.attack
-        truth = true_claim(s_kind, st, awake)
-        if liar_kind == SLEEPER and not awake:
-            said = truth
-        else:
-            said = claim(sc.liars, liar_kind, s_kind != HONEST, s_kind, rng, st, truth)
-        obs = [] if said is None else [{"subject": subject, "successes": said[0], "failures": said[1],
-                                        "last_outcome_at": None}]
-        return {"query_id": qid, "observations": obs}
+        obs = []
+        for subject in (subjects if subjects is not None else ids):
+            if subject == reporter or subject == trainer.ai_id:
+                continue
+            s_slot = slot_of.get(subject)
+            s_kind = kinds[s_slot] if s_slot is not None else sc.attack
+            truth = true_claim(s_kind, st, awake)
+            if liar_kind == SLEEPER and not awake:
+                said = truth
+            else:
+                said = claim(sc.liars, liar_kind, s_kind != HONEST, s_kind, rng, st, truth)
+            if said is not None:
+                obs.append({"subject": subject, "successes": said[0], "failures": said[1], "last_outcome_at": None})
+        return {"query_id": qid, "observations": obs[:rp.MAX_ENTRIES]}
 
     def meet(d: int, r: int, now: float, measuring: bool) -> None:
         trainer = deciders[d]
@@ -227,7 +231,8 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
         else:
             if uses_reports:
                 for qid, reporter in trainer.ask_about(pid, now, askable[d]):
-                    trainer.receive_report(reporter, rp.parse_report(answer(trainer, reporter, qid, pid)), now)
+                    payload = answer(trainer, reporter, qid, trainer.query_subjects(qid))
+                    trainer.receive_report(reporter, rp.parse_report(payload), now)
             # exactly ``trainer.decide`` (its policy on its request context), keeping the context
             ctx = trainer.request_context(CTYPE, pid)
             decision = trainer.policy.decide(ctx)
