@@ -6,6 +6,12 @@
 - whitewasher: malicious, and when a trainer refuses it for its reputation it leaves and
   rejoins under a new id (possible only with the shared token: per-id tokens stop it).
 All of them also initiate requests of their own at a steady pace.
+
+Reputation reports (PROTOCOL.md): every bot answers ``REPUTATION_QUERY``; honest and flaky
+bots answer and broadcast their own first-hand records; malicious bots lie as ``--liars``
+says (``collude``: praise their own kind, badmouth everyone else; ``badmouth``: only the
+latter; ``ballot``: only the former; ``camouflage``: the truth 60% of the time; ``none``:
+the truth).
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from typing import Any
 
 from .core import wire
 from .core.events import ResponseReceived
+from .core.reports import MAX_ENTRIES
 from .core.policy import Decision, RequestContext, SeedPolicy
 from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
@@ -42,6 +49,44 @@ class AcceptEverything:
 
     def decide(self, ctx: RequestContext) -> Decision:
         return Decision(True, "malicious", "accepts everything", ctx.score, ctx.threshold)
+
+
+LIARS = ("none", "badmouth", "collude", "camouflage", "ballot")
+CLAIMED = 8
+
+
+class LyingTrainer(NetworkedKernelTrainer):
+    """A malicious bot's trainer: what it reports of others is made up as ``liars`` says."""
+
+    def __init__(self, *args: Any, liars: str = "collude", accomplice=lambda peer: False,
+                 rng: random.Random | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if liars not in LIARS:
+            raise ValueError(f"liars must be one of {', '.join(LIARS)}, got {liars!r}")
+        self.liars = liars
+        self.accomplice = accomplice
+        self.rng = rng or random.Random()
+
+    def own_observations(self, subjects, exclude=()) -> list[dict[str, Any]]:
+        truth = {o["subject"]: o for o in super().own_observations(subjects, exclude)}
+        if self.liars == "none":
+            return list(truth.values())
+        skip = set(exclude) | {self.ai_id}
+        pool = subjects if subjects is not None else sorted(set(self.known_ai_info) | self.online)
+        out = []
+        for subject in pool:
+            if subject in skip:
+                continue
+            if self.liars == "camouflage" and self.rng.random() < 0.6:
+                if subject in truth:
+                    out.append(truth[subject])
+                continue
+            friend = self.accomplice(subject)
+            if friend and self.liars != "badmouth":
+                out.append({"subject": subject, "successes": CLAIMED, "failures": 0, "last_outcome_at": self.now})
+            elif not friend and self.liars != "ballot":
+                out.append({"subject": subject, "successes": 0, "failures": CLAIMED, "last_outcome_at": self.now})
+        return out[:MAX_ENTRIES]
 
 
 class BotRunner(TrainerRunner):
@@ -99,12 +144,15 @@ class BotSwarm:
 
     def __init__(self, url: str, token: str | None, spec: BotSpec, *, pace_s: float = 3.0,
                  deadline_s: float = 5.0, flaky_fail: float = 0.5, seed: int | None = None,
-                 prefix: str = "", initiate: bool = True) -> None:
+                 prefix: str = "", initiate: bool = True, liars: str = "collude") -> None:
         self.url, self.token, self.spec = url, token, spec
         self.pace_s, self.deadline_s, self.flaky_fail = pace_s, deadline_s, flaky_fail
         self.rng = random.Random(seed)
         self.prefix = prefix
         self.initiate = initiate
+        if liars not in LIARS:
+            raise ValueError(f"liars must be one of {', '.join(LIARS)}, got {liars!r}")
+        self.liars = liars
         self.bots: list[Bot] = []
         self._tasks: list[asyncio.Task] = []
         counts: dict[str, int] = {}
@@ -115,10 +163,15 @@ class BotSwarm:
             self.bots.append(Bot(ai_id, behaviour, spec_name))
 
     def _make_runner(self, bot: Bot, ai_id: str) -> BotRunner:
-        trainer = NetworkedKernelTrainer(ai_id, bot.specialization, auth_token=self.token,
-                                         capabilities=[bot.behaviour])
         if bot.behaviour in ("malicious", "whitewasher"):
+            bad = (f"{self.prefix}malicious-", f"{self.prefix}whitewasher-")
+            trainer = LyingTrainer(ai_id, bot.specialization, auth_token=self.token, capabilities=[bot.behaviour],
+                                   liars=self.liars, accomplice=lambda peer: peer.startswith(bad),
+                                   rng=random.Random(self.rng.random()), share_reports=True)
             trainer.policy = AcceptEverything()
+        else:
+            trainer = NetworkedKernelTrainer(ai_id, bot.specialization, auth_token=self.token,
+                                             capabilities=[bot.behaviour], share_reports=True)
         return BotRunner(trainer, bot.behaviour, random.Random(self.rng.random()), self.flaky_fail,
                          url=self.url, token=self.token)
 
@@ -180,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="deadline of the bots' requests (default %(default)s)")
     p.add_argument("--flaky-fail", type=_probability, default=0.5, metavar="P",
                    help="probability a flaky bot misses a delivery (default %(default)s)")
+    p.add_argument("--liars", choices=LIARS, default="collude",
+                   help="what malicious bots report of others (default %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--prefix", default="", help="prefix for the bots' ids")
     p.add_argument("--verbose", action="store_true", help="print every bot event")
@@ -216,7 +271,7 @@ async def _main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     swarm = BotSwarm(url, token, spec, pace_s=args.pace, deadline_s=args.deadline,
-                     flaky_fail=args.flaky_fail, seed=args.seed, prefix=args.prefix)
+                     flaky_fail=args.flaky_fail, seed=args.seed, prefix=args.prefix, liars=args.liars)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

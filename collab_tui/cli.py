@@ -22,7 +22,8 @@ from .core.hardened import make_policy
 from .core.text import peer_text
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import (
-    ConfigError, TrainerConfig, default_config_path, default_state_path, load_config, parse_ai_id, parse_hello_name, parse_hold_seconds,
+    POLICIES, ReputationSettings, ConfigError, TrainerConfig, default_config_path, default_state_path, load_config,
+    parse_ai_id, parse_hello_name, parse_hold_seconds,
     parse_hub_url, parse_unit_interval, resolve_token,
 )
 from .io.config_file import ConfigFile
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="X", help="minimum reputation to accept a request, 0-1 (default 0.5)")
     p.add_argument("--alpha", type=_flag(lambda t: parse_unit_interval(t, "--alpha")), metavar="X",
                    help="reputation smoothing factor, 0-1 (default 0.3)")
+    p.add_argument("--policy", choices=POLICIES, metavar="NAME",
+                   help=f"acceptance policy: {', '.join(POLICIES)} (default: from config, "
+                        f"{ReputationSettings().policy!r}; 'shared' also weighs other trainers' reports)")
     p.add_argument("--hold", type=_flag(lambda t: parse_hold_seconds(t, "--hold")), metavar="S",
                    help="seconds each automatic verdict waits before it is sent (default 0)")
     p.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default {default_config_path()})")
@@ -107,7 +111,8 @@ def build_trainer(ai_id: str, config: TrainerConfig, config_path: Path | None, *
         trust_threshold=rep.trust_threshold, reputation_alpha=rep.alpha,
         capabilities=config.trainer.capabilities, complements=complements,
         max_active_sessions=rep.max_active_sessions, hold_s=config.decisions.hold_s,
-        max_component_bytes=config.validator.max_component_bytes, history_size=rep.history_size)
+        max_component_bytes=config.validator.max_component_bytes, history_size=rep.history_size,
+        trusted_reporters=rep.trusted_reporters)
     store = StateStore(state_path or default_state_path(ai_id), history_size=rep.history_size)
     loaded = store.load()
     problems += loaded.problems
@@ -144,7 +149,9 @@ def apply_flags(config: TrainerConfig, args: argparse.Namespace) -> TrainerConfi
         config = config.with_trainer(specialization=args.specialization)
     if args.hub:
         config = config.with_hub(url=args.hub)
-    rep: dict[str, float] = {}
+    rep: dict[str, Any] = {}
+    if getattr(args, "policy", None) is not None:
+        rep["policy"] = args.policy
     if args.trust_threshold is not None:
         rep["trust_threshold"] = args.trust_threshold
     if args.alpha is not None:

@@ -120,7 +120,8 @@ class NetworkedKernelTrainer:
                  validator_enabled: bool = False,
                  policy: Any = None,
                  trusted_reporters: Iterable[str] = (),
-                 ask_settings: rp.AskSettings | None = None) -> None:
+                 ask_settings: rp.AskSettings | None = None,
+                 share_reports: bool | None = None) -> None:
         check_unit("trust threshold", trust_threshold)
         self.ai_id = ai_id
         self.specialization = specialization
@@ -165,6 +166,8 @@ class NetworkedKernelTrainer:
         self._awaiting: OrderedDict[str, _AwaitingReports] = OrderedDict()
         self._changed_subjects: OrderedDict[str, None] = OrderedDict()
         self._last_broadcast = -math.inf
+        #: broadcast our changed observations (None: when our policy weighs reports)
+        self.share_reports = share_reports
         self._query_prefix = wire.new_id()[:12] + "-"
         self._query_seq = 0
 
@@ -707,10 +710,17 @@ class NetworkedKernelTrainer:
         q = self.asking.pending[query_id]
         return None if q.subjects is None else list(q.subjects)
 
+    @property
+    def shares_reports(self) -> bool:
+        return self.uses_reports if self.share_reports is None else self.share_reports
+
+    def own_observations(self, subjects: Iterable[str] | None, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """What we report (answers and broadcasts): our own first-hand records, never hearsay."""
+        return rp.first_hand(self.book, subjects, exclude=exclude)
+
     def answer_query(self, sender: str, query: rp.Query) -> dict[str, Any]:
         """The REPUTATION_REPORT payload answering ``query``: our own first-hand records only."""
-        return {"query_id": query.query_id,
-                "observations": rp.first_hand(self.book, query.subjects, exclude=(sender,))}
+        return {"query_id": query.query_id, "observations": self.own_observations(query.subjects, (sender,))}
 
     def _handle_reputation_query(self, message: wire.NetworkMessage) -> list:
         sender = message.sender_id
@@ -762,13 +772,13 @@ class NetworkedKernelTrainer:
         return out
 
     def _broadcast(self, now: float) -> list:
-        if not self.uses_reports or not self._changed_subjects or not self.joined \
+        if not self.shares_reports or not self._changed_subjects or not self.joined \
                 or now < self._last_broadcast + rp.BROADCAST_EVERY_S:
             return []
         subjects = list(self._changed_subjects)[-rp.MAX_ENTRIES:]
         self._changed_subjects.clear()
         self._last_broadcast = now
-        observations = rp.first_hand(self.book, subjects)
+        observations = self.own_observations(subjects)
         if not observations:
             return []
         return [Send(wire.make_message(rp.REPUTATION_REPORT, self.ai_id,
@@ -776,7 +786,7 @@ class NetworkedKernelTrainer:
 
     def _reports_deadline(self) -> float | None:
         times = [w.due_at for w in self._awaiting.values()]
-        if self.uses_reports and self._changed_subjects and self.joined:
+        if self.shares_reports and self._changed_subjects and self.joined:
             times.append(max(self.now, self._last_broadcast + rp.BROADCAST_EVERY_S))
         return min(times) if times else None
 
@@ -875,7 +885,7 @@ class NetworkedKernelTrainer:
         first_change = not self._changed_subjects
         change = self._update_reputation(peer, success, reason, self.now)
         out: list = [ReputationChanged(change), StateChanged()]
-        if first_change and self.uses_reports:
+        if first_change and self.shares_reports:
             out.append(ReportsDue(max(self.now, self._last_broadcast + rp.BROADCAST_EVERY_S)))
         return out
 

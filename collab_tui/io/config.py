@@ -61,7 +61,8 @@ __all__ = [
 
 APP_NAME = "collab-tui"
 HOME_ENV = "COLLAB_TUI_HOME"
-POLICIES = ("seed", "hardened")
+POLICIES = ("seed", "hardened", "shared")
+MAX_TRUSTED_REPORTERS = 64
 MAX_HOLD_S = 3600.0
 MAX_TIMEOUT_S = 86400.0
 HISTORY_SIZE_MAX = 10_000
@@ -138,6 +139,16 @@ def _check_str_list(value: Any, name: str) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{name} must be a list of strings, got {_show(value)}")
     return tuple(value)
+
+
+def _check_reporters(value: Any, name: str) -> tuple[str, ...]:
+    ids = _check_str_list(value, name)
+    if len(ids) > MAX_TRUSTED_REPORTERS:
+        raise ConfigError(f"{name} may list at most {MAX_TRUSTED_REPORTERS} trainer ids, got {len(ids)}")
+    for item in ids:
+        if not _AI_ID.fullmatch(item):
+            raise ConfigError(f"{name}: {item!r} is not a trainer id (1-64 characters of A-Z a-z 0-9 _ . -)")
+    return tuple(dict.fromkeys(ids))
 
 
 def _check_command(value: Any, name: str) -> tuple[str, ...]:
@@ -325,6 +336,7 @@ class ReputationSettings(_Section):
     policy: str = "seed"
     max_active_sessions: int = 3
     history_size: int = 50
+    trusted_reporters: tuple[str, ...] = ()   # pinned witnesses (like EigenTrust's pre-trusted peers)
 
     _section_name = "reputation"
     _checks = {
@@ -333,6 +345,7 @@ class ReputationSettings(_Section):
         "policy": _check_policy,
         "max_active_sessions": _int_between(1, 1_000_000),
         "history_size": _int_between(1, HISTORY_SIZE_MAX),
+        "trusted_reporters": _check_reporters,
     }
 
 

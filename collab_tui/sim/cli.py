@@ -3,17 +3,20 @@
     collab-sim                                  # N=100, 70% malicious, every attack and engine, 10 seeds
     collab-sim --n 1000 --attacks always-fail   # a large network
     collab-sim --sweep-camouflage --sweep-malicious --chart trust.png
+    collab-sim --engines hardened,shared --warmup 0 --measure 8 --liars collude --json   # cold start
+    collab-sim --engines shared --newcomer --attacks always-fail                        # a newcomer
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 
-from .behaviours import ATTACKS, CAMOUFLAGE, WHITEWASHER, AttackSettings
+from .behaviours import ALL_ATTACKS, ATTACKS, CAMOUFLAGE, LIARS, WHITEWASHER, AttackSettings
 from .network import ENGINES, Scenario
-from .report import Case, chart, run_cases, table
+from .report import Case, chart, rows_as_json, run_cases, table
 
 DEFAULT_CHART = "trust.png"
 CAMOUFLAGE_SWEEP = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
@@ -40,11 +43,21 @@ def _positive(text: str) -> int:
     return value
 
 
-def _choices(allowed: tuple[str, ...], what: str):
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return value
+
+
+def _choices(allowed: tuple[str, ...], what: str, every: tuple[str, ...] | None = None):
     def parse(text: str) -> list[str]:
         items = [t.strip() for t in text.split(",") if t.strip()]
         if items == ["all"]:
-            return list(allowed)
+            return list(every or allowed)
         bad = [t for t in items if t not in allowed]
         if bad or not items:
             raise argparse.ArgumentTypeError(
@@ -61,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=_positive, nargs="+", default=[100], help="network sizes (default 100)")
     p.add_argument("--malicious", type=_fraction, nargs="+", default=[0.7],
                    help="malicious fractions (default 0.7)")
-    p.add_argument("--attacks", type=_choices(ATTACKS, "attack"), default=list(ATTACKS),
-                   help=f"comma-separated: {', '.join(ATTACKS)} or all (default all)")
+    p.add_argument("--attacks", type=_choices(ALL_ATTACKS, "attack"), default=list(ATTACKS),
+                   help=f"comma-separated: {', '.join(ALL_ATTACKS)} or all (default: {', '.join(ATTACKS)})")
+    p.add_argument("--liars", type=_choices(LIARS, "liars"), default=["collude"],
+                   help=f"what malicious peers report, comma-separated: {', '.join(LIARS)} (default collude)")
     p.add_argument("--engines", type=_choices(tuple(ENGINES), "engine"), default=list(ENGINES),
                    help=f"comma-separated: {', '.join(ENGINES)} or all (default all)")
     p.add_argument("--seeds", type=_positive, default=10, help="seeds per row (default 10)")
@@ -77,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whitewasher ids are bound to tokens: no new ids (default: free ids)")
     p.add_argument("--misses-deadlines", action="store_true",
                    help="attackers fail by missing the deadline (default: a bad delivery)")
-    p.add_argument("--warmup", type=_positive, default=30, help="meetings per pair before measuring")
+    p.add_argument("--warmup", type=_count, default=30, help="meetings per pair before measuring (0: a cold start)")
+    p.add_argument("--newcomer", action="store_true",
+                   help="measure a fresh trainer joining after the warm-up (its first --newcomer-meetings "
+                        "meetings per requester), without and with one pinned trusted reporter")
+    p.add_argument("--newcomer-meetings", type=_positive, default=20)
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array (one object per row) instead of the table")
     p.add_argument("--measure", type=_positive, default=30, help="meetings per pair measured")
     p.add_argument("--contacts", type=_positive, default=30, help="deciders each requester samples from")
     p.add_argument("--sweep-camouflage", action="store_true",
@@ -90,12 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def scenario_for(args: argparse.Namespace, n: int, malicious: float, attack: str, **attack_changes) -> Scenario:
+def scenario_for(args: argparse.Namespace, n: int, malicious: float, attack: str, liars: str = "collude",
+                 newcomer: bool = False, pinned: bool = False, **attack_changes) -> Scenario:
     settings = AttackSettings(honest_failure=args.honest_failure, camouflage_success=args.camouflage_f,
                               identity_cost=args.identity_cost, tokens_bound=args.tokens_bound,
                               attacker_misses_deadlines=args.misses_deadlines)
     sc = Scenario(n=n, malicious=malicious, attack=attack, warmup_per_pair=args.warmup,
-                  measure_per_pair=args.measure, contacts=args.contacts, attack_settings=settings)
+                  measure_per_pair=args.measure, contacts=args.contacts, attack_settings=settings,
+                  liars=liars, newcomer=newcomer, pinned=pinned,
+                  newcomer_meetings=getattr(args, "newcomer_meetings", 20))
     return sc.with_attack(**attack_changes) if attack_changes else sc
 
 
@@ -108,14 +132,22 @@ def label_for(sc: Scenario) -> str:
         extra = " (ids bound)" if st.tokens_bound else f" (new id, cost {st.identity_cost})"
         if st.attacker_misses_deadlines:
             extra = extra[:-1] + ", misses deadlines)"
-    return f"N={sc.n} {100 * sc.malicious:.0f}% {sc.attack}{extra}"
+    regime = ""
+    if sc.newcomer:
+        regime = f" newcomer{' +1 pinned' if sc.pinned else ''}"
+    elif sc.warmup_per_pair == 0:
+        regime = " cold"
+    liars = "" if sc.liars == "collude" else f" liars={sc.liars}"
+    return f"N={sc.n} {100 * sc.malicious:.0f}% {sc.attack}{extra}{liars}{regime}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    regimes = [(True, False), (True, True)] if args.newcomer else [(False, False)]
     cases = [Case(label_for(sc), sc, eng)
-             for n in args.n for mal in args.malicious for attack in args.attacks
-             for sc in [scenario_for(args, n, mal, attack)] for eng in args.engines]
+             for n in args.n for mal in args.malicious for attack in args.attacks for liars in args.liars
+             for newcomer, pinned in regimes
+             for sc in [scenario_for(args, n, mal, attack, liars, newcomer, pinned)] for eng in args.engines]
     sweep_cases: dict[str, list[tuple[float, Case]]] = {}
     n0, m0 = args.n[0], args.malicious[0]
     if args.sweep_camouflage:
@@ -131,9 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"collab-sim: {len(every)} configurations × {args.seeds} seeds on {args.jobs or os.cpu_count()} "
           f"processes", file=sys.stderr)
     started = time.perf_counter()
-    results, cpu = run_cases(every, seeds, args.jobs)
+    results, cpu = run_cases(every, seeds, args.jobs, progress=not args.json or sys.stderr.isatty())
     wall = time.perf_counter() - started
     main_results = results[:len(cases)]
+    if args.json:
+        print(json.dumps(rows_as_json(cases, main_results), indent=1))
+        return 0
     print(table(cases, main_results))
     offset = len(cases)
     sweeps = {}

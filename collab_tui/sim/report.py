@@ -126,6 +126,26 @@ def table(cases: list[Case], results: list[dict[str, list[float]]]) -> str:
     return "\n".join(lines)
 
 
+def rows_as_json(cases: list[Case], results: list[dict[str, list[float]]]) -> list[dict]:
+    """One plain object per row: the scenario, the engine, each metric's mean (fractions for rates)
+    and the half-width of its 95% interval (``<metric>_ci``, null with one seed)."""
+    rows = []
+    for case, res in zip(cases, results):
+        sc = case.scenario
+        row = {"label": case.label, "n": sc.n, "malicious": sc.malicious, "attack": sc.attack,
+               "engine": case.engine, "policy": ENGINES[case.engine].policy, "liars": sc.liars,
+               "warmup": sc.warmup_per_pair,
+               "measure": sc.newcomer_meetings if sc.newcomer else sc.measure_per_pair,
+               "newcomer": sc.newcomer, "pinned": sc.pinned,
+               "seeds": len(res.get("failed_per_accepted", []))}
+        for key in METRICS:
+            m, hw, n = mean_ci(res.get(key, []))
+            row[key] = None if n == 0 or math.isnan(m) else m
+            row[f"{key}_ci"] = None if n == 0 or math.isnan(hw) else hw
+        rows.append(row)
+    return rows
+
+
 def summary(values: list[float]) -> float:
     return mean_ci(values)[0]
 
