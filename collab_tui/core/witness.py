@@ -394,8 +394,8 @@ class WitnessBook:
         scored = [(3.0 if w.pinned else self.witness_score(w.reporter), w.reporter)
                   for w in self.witnesses.values()]
         scored.sort(key=lambda t: (-t[0], t[1]))
-        self._ranked = [r for score, r in scored if score > 0.0][:256]
-        self._ranked += [r for r in sorted(self.trusted) if r not in self.witnesses]
+        self._ranked = [r for r in sorted(self.trusted) if r not in self.witnesses]
+        self._ranked += [r for score, r in scored if score > 0.0][:256]
         self._ranked_at = now
         return self._ranked
 

@@ -1,0 +1,238 @@
+"""REPUTATION_QUERY / REPUTATION_REPORT through the trainer core: time is an argument, no sockets."""
+import math
+
+import pytest
+
+from collab_tui.core import reports as rp
+from collab_tui.core import wire
+from collab_tui.core.events import DecisionMade, ProtocolProblem, ReportsAwaited, Send
+from collab_tui.core.hardened import make_policy
+from collab_tui.core.trainer import NetworkedKernelTrainer
+
+
+def frame(msg_type, sender, payload, recipient=None):
+    return {"type": msg_type, "message_id": wire.new_id(), "sender_id": sender, "recipient_id": recipient,
+            "timestamp": 0.0, "payload": payload}
+
+
+def request(sender, rid="r1", deadline=10.0):
+    return frame(wire.COLLABORATION_REQUEST, sender, {"request_id": rid, "collaboration_type": "code_review",
+                                                       "feature": "x", "deadline_s": deadline}, "me")
+
+
+def trainer(policy="shared", **kw):
+    t = NetworkedKernelTrainer("me", policy=make_policy(policy), **kw)
+    t.handle(frame(wire.TRAINING_SYNC, "hub", {"active_ais": ["A", "B", "C", "M", "H"]}), 0.0)
+    t.joined = True
+    return t
+
+
+def sends(actions, msg_type=None):
+    return [a.message for a in actions if isinstance(a, Send) and (msg_type is None or a.message.type == msg_type)]
+
+
+def answer(t, query_msg, observations, sender=None):
+    return t.handle(frame(rp.REPUTATION_REPORT, sender or query_msg.recipient_id,
+                          {"query_id": query_msg.payload["query_id"], "observations": observations}, "me"), t.now)
+
+
+def bad(subject, n=3):
+    return [{"subject": subject, "successes": 0, "failures": n, "last_outcome_at": 1.0}]
+
+
+# ---- the seed's score is untouched -------------------------------------------
+def test_reports_never_change_the_seed_score_which_stays_exact():
+    t = trainer(trusted_reporters=["A"])
+    t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X", 50)}, "me"), 1.0)
+    assert "X" not in t.reputation
+    t._update_reputation("X", True)
+    assert t.reputation["X"] == 0.65
+    t._update_reputation("Y", False)
+    assert t.reputation["Y"] == 0.35
+
+
+def test_the_seed_policy_never_asks_and_decides_at_once():
+    t = trainer("seed")
+    out = t.handle(request("M"), 1.0)
+    assert not sends(out, rp.REPUTATION_QUERY)
+    assert any(isinstance(e, DecisionMade) for e in out)
+
+
+# ---- asking before deciding ------------------------------------------------------
+def test_an_unknown_peer_waits_for_answers_then_reports_decide():
+    t = trainer(trusted_reporters=["A", "B"])
+    out = t.handle(request("M"), 1.0)
+    queries = sends(out, rp.REPUTATION_QUERY)
+    assert {q.recipient_id for q in queries} <= {"A", "B", "C", "H"} and {"A", "B"} <= {q.recipient_id for q in queries}
+    assert all(q.payload["subjects"] in (["M"], None) for q in queries)
+    awaited = [e for e in out if isinstance(e, ReportsAwaited)]
+    assert awaited and awaited[0].due_at == pytest.approx(1.3)
+    assert not any(isinstance(e, DecisionMade) for e in out)
+    assert t.next_deadline() == pytest.approx(1.3)
+    by = {q.recipient_id: q for q in queries}
+    assert not any(isinstance(e, DecisionMade) for e in answer(t, by["A"], bad("M")))
+    for q in queries:
+        if q.recipient_id != "A":
+            out = answer(t, q, bad("M") if q.recipient_id == "B" else [])
+    made = [e for e in out if isinstance(e, DecisionMade)]
+    assert made, "the last answer decides"
+    d = made[0].incoming.decision
+    assert not d.accept and d.rule == "reports"
+    assert d.reason.startswith("reports: 0 ✓ / 6 ✗ from 2 reporters (accuracy ≥ 1.00)")
+    assert sends(out, wire.COLLABORATION_RESPONSE)[0].payload["accepted"] is False
+
+
+def test_without_answers_the_decision_goes_ahead_after_the_bounded_wait():
+    t = trainer()
+    out = t.handle(request("M", deadline=0.4), 5.0)
+    due = next(e for e in out if isinstance(e, ReportsAwaited)).due_at
+    assert due == pytest.approx(5.1)                  # never past a quarter of the request's deadline
+    assert t.tick(5.05) == []
+    out = t.tick(due)
+    d = next(e for e in out if isinstance(e, DecisionMade)).incoming.decision
+    assert d.accept and d.rule != "reports"           # nobody answered: decided on what is known
+    assert t.next_deadline() is None or t.next_deadline() > due
+
+
+def test_a_subject_asked_about_is_not_asked_about_again_within_the_cache_age():
+    t = trainer()
+    assert sends(t.handle(request("M", "r1"), 1.0), rp.REPUTATION_QUERY)
+    assert not sends(t.handle(request("M", "r2"), 2.0), rp.REPUTATION_QUERY)
+    assert sends(t.handle(request("M", "r3"), 1.0 + t.asking.settings.cache_s), rp.REPUTATION_QUERY)
+
+
+def test_queries_are_bounded_by_k_and_by_the_budget():
+    t = NetworkedKernelTrainer("me", policy=make_policy("shared"),
+                               ask_settings=rp.AskSettings(k=3, explore=1, queries_per_s=1, query_burst=4))
+    t.handle(frame(wire.TRAINING_SYNC, "hub", {"active_ais": [f"p{i}" for i in range(50)]}), 0.0)
+    first = sends(t.handle(request("x1"), 0.0), rp.REPUTATION_QUERY)
+    second = sends(t.handle(request("x2"), 0.0), rp.REPUTATION_QUERY)
+    third = sends(t.handle(request("x3"), 0.0), rp.REPUTATION_QUERY)
+    assert len(first) == 3 and len(second) == 1 and third == []     # burst of 4 spent
+    assert any(isinstance(e, DecisionMade) for e in t.handle(request("x4"), 0.0))  # decided at once
+
+
+def test_an_answer_counts_only_from_the_peer_asked_and_only_about_what_was_asked():
+    t = trainer()
+    q = sends(t.handle(request("M"), 1.0), rp.REPUTATION_QUERY)[0]
+    assert answer(t, q, bad("M"), sender="H" if q.recipient_id != "H" else "C") == []
+    assert not t.witness.has_reports("M")
+    answer(t, q, bad("M") + bad("Z"))
+    assert t.witness.has_reports("M") and (q.payload["subjects"] is None or not t.witness.has_reports("Z"))
+    answer(t, q, bad("Q"))                             # a second answer to the same query: dropped
+    assert not t.witness.has_reports("Q")
+
+
+# ---- answering -------------------------------------------------------------------
+def test_every_query_is_answered_from_our_first_hand_records_only():
+    t = trainer("seed")
+    t._update_reputation("X", True, now=3.0)
+    t._update_reputation("X", False, now=4.0)
+    t._update_reputation("A", True, now=5.0)
+    t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": bad("Y", 9)}, "me"), 6.0)
+    out = t.handle(frame(rp.REPUTATION_QUERY, "A", {"query_id": "q1", "subjects": ["X", "Y", "A"]}, "me"), 7.0)
+    [report] = sends(out, rp.REPUTATION_REPORT)
+    assert report.recipient_id == "A" and report.payload["query_id"] == "q1"
+    assert report.payload["observations"] == [{"subject": "X", "successes": 1, "failures": 1,
+                                               "last_outcome_at": 4.0}]   # not hearsay (Y), not A itself
+    out = t.handle(frame(rp.REPUTATION_QUERY, "C", {"query_id": "q2", "subjects": None}, "me"), 7.0)
+    assert [o["subject"] for o in sends(out)[0].payload["observations"]] == ["A", "X"]   # most recent first
+
+
+def test_operator_marks_are_first_hand_and_shared():
+    t = trainer("seed")
+    t.shared_knowledge["benchmarks"]["k"] = {"source": "X", "mark": None, "mark_change_id": None,
+                                             "component": {}, "validation": "passed", "reason": ""}
+    t.mark_component("k", False, 2.0)
+    out = t.handle(frame(rp.REPUTATION_QUERY, "A", {"query_id": "q", "subjects": ["X"]}, "me"), 3.0)
+    assert sends(out)[0].payload["observations"][0]["failures"] == 1
+
+
+def test_a_query_flood_is_answered_up_to_the_limit_and_never_amplified():
+    t = trainer("seed")
+    answered = 0
+    for i in range(100):
+        out = t.handle(frame(rp.REPUTATION_QUERY, "A", {"query_id": f"q{i}", "subjects": None}, "me"), 1.0)
+        answered += len(sends(out))
+        assert len(sends(out)) <= 1
+    assert answered == t.asking.settings.answer_burst
+    assert sends(t.handle(frame(rp.REPUTATION_QUERY, "B", {"query_id": "x", "subjects": None}, "me"), 1.0))
+
+
+def test_a_report_never_makes_us_send_anything():
+    t = trainer()
+    for i in range(50):
+        out = t.handle(frame(rp.REPUTATION_REPORT, f"p{i % 5}", {"query_id": None if i % 2 else f"q{i}",
+                                                                 "observations": bad(f"s{i}")}, "me"), float(i))
+        assert sends(out) == []
+
+
+def test_unsolicited_reports_are_kept_at_most_once_per_30_s_per_sender():
+    t = trainer()
+    t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X")}, "me"), 100.0)
+    t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("Y")}, "me"), 110.0)
+    t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("Z")}, "me"), 131.0)
+    assert t.witness.has_reports("X") and not t.witness.has_reports("Y") and t.witness.has_reports("Z")
+
+
+# ---- broadcasting -----------------------------------------------------------------
+def test_changed_observations_are_broadcast_at_most_every_30_s():
+    t = trainer()
+    t._outcome("X", True, "ok")
+    [b] = sends(t.tick(0.0), rp.REPUTATION_REPORT)
+    assert b.recipient_id is None and b.payload["query_id"] is None
+    assert b.payload["observations"] == [{"subject": "X", "successes": 1, "failures": 0, "last_outcome_at": 0.0}]
+    t.now = 5.0
+    t._outcome("Y", False, "bad")
+    assert t.next_deadline() == pytest.approx(30.0)
+    assert sends(t.tick(29.0)) == []
+    [b] = sends(t.tick(30.0))
+    assert [o["subject"] for o in b.payload["observations"]] == ["Y"]
+    assert sends(t.tick(90.0)) == []                  # nothing changed: nothing sent
+
+
+# ---- validation of hostile frames ---------------------------------------------------
+@pytest.mark.parametrize("payload, message", [
+    ({"query_id": None, "observations": "x"}, "'observations' must be a list"),
+    ({"query_id": None, "observations": [{}] * 257}, "more than 256"),
+    ({"query_id": 5, "observations": []}, "'query_id' must be a string"),
+    ({"query_id": None, "observations": [7]}, "observation 0 is not an object"),
+    ({"query_id": None, "observations": [{"subject": "a b", "successes": 1, "failures": 0}]}, "trainer id"),
+    ({"query_id": None, "observations": [{"subject": "x" * 65, "successes": 1, "failures": 0}]}, "trainer id"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": -1, "failures": 0}]}, "finite numbers ≥ 0"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": math.nan, "failures": 0}]}, "finite"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": math.inf, "failures": 0}]}, "finite"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": True, "failures": 0}]}, "finite"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": "3", "failures": 0}]}, "finite"),
+    ({"query_id": None, "observations": [{"subject": "X", "successes": 1, "failures": 0,
+                                          "last_outcome_at": "yesterday"}]}, "last_outcome_at"),
+])
+def test_hostile_reports_are_refused_whole_with_a_clear_reason(payload, message):
+    t = trainer()
+    out = t.handle(frame(rp.REPUTATION_REPORT, "A", payload, "me"), 1.0)
+    problems = [e for e in out if isinstance(e, ProtocolProblem)]
+    assert problems and message in problems[0].detail and problems[0].detail.startswith("REPUTATION_REPORT: ")
+    assert t.witness.report_count() == 0
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"subjects": ["X"]}, "'query_id' must be a string"),
+    ({"query_id": "q", "subjects": "X"}, "'subjects' must be a list"),
+    ({"query_id": "q", "subjects": ["X"] * 257}, "more than 256"),
+    ({"query_id": "q", "subjects": [3]}, "trainer id"),
+])
+def test_hostile_queries_are_not_answered(payload, message):
+    t = trainer()
+    out = t.handle(frame(rp.REPUTATION_QUERY, "A", payload, "me"), 1.0)
+    assert sends(out) == [] and message in out[0].detail
+
+
+# ---- the view for the UI -------------------------------------------------------------
+def test_network_view_gives_the_score_the_reporters_and_one_row_each():
+    t = trainer(trusted_reporters=["A"])
+    t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
+    t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
+    v = t.network_view("X")
+    assert v.reporters == 1 and v.score == pytest.approx(1 / 6)
+    assert [(r.reporter, r.weight, r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.0, False)]
+    assert t.network_view("nobody").score is None
