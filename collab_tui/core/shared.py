@@ -2,17 +2,17 @@
 
 ``reputation[peer]`` stays the seed's EWMA of our own outcomes; reports never change it.
 They are a second body of evidence (``RequestContext.network``, a ``witness.NetworkView``:
-each reporter's first-hand counts, scaled to at most 10 outcomes, times its weight as a
-witness, learned from how well its past reports agreed with what we then saw).
+the log-likelihood evidence of each believed reporter's claim, learned from how well its
+past claims of that kind agreed with what we then saw; see ``core/witness.py``).
 
 Rules, in order (the first that fires decides):
 
 1. no weighted report (nobody we believe has said anything): exactly ``HardenedPolicy``;
-2. ``reports`` refusal — our own record and the weighted reports together favour a
-   ``bad_rate`` (50%) collaborator over a ``good_rate`` (95%) one by more than
-   e**``refuse_odds``: refuse, even a peer we have never met (one failure weighs as ~3.6
-   successes at these rates; two believed reporters who each saw one failure and nothing
-   else are enough, one is not);
+2. ``reports`` refusal — our own record (as log-odds of a ``good_rate`` (95%) over a
+   ``bad_rate`` (50%) collaborator: +0.64 per success, -2.30 per failure) plus the reports'
+   evidence is below -``refuse_odds``: refuse, even a peer we have never met (one pinned
+   reporter, or two proven ones, who saw it fail are enough; a crowd of barely-believed
+   ones is not);
 3. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
    ``trust``), but our record and the reports together favour the good rate by more than
    e**``vouch_odds``, and the peer has delivered to us at least once or failed us only by
@@ -83,7 +83,7 @@ class SharedPolicy:
             return base
         s = self.settings
         own = self.log_odds(ctx.successes, ctx.failures)
-        total = own + self.log_odds(view.successes, view.failures)
+        total = own + view.log_odds
         said = view.describe()
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:

@@ -5,22 +5,30 @@ here, beside the ``ReputationBook`` and never mixed into it: ``reputation[peer]`
 seed's EWMA of our own outcomes. The decision combines the two (``core/shared.py``).
 
 A reporter is believed as far as its past reports agreed with what *we* then saw of the
-same subjects (the TRAVOS idea): when we record an outcome with a subject, every kept
-report about that subject is scored against it. The score is kept in two bins, by what
-the report predicted — "good" (more successes than failures) or "bad" — because a
-slanderer is right when it praises and wrong when it accuses, and a ballot-stuffer the
-other way round. Accuracy is the mean of a Beta(1, 1) prior updated with the agreement
-(the probability the report gave to what happened), forgetting old agreement by
-``forget`` per update so that a sleeper that turns loses its weight. A bin's weight is
-``(accuracy - floor) / (1 - floor)``, nothing below the floor (0.5, or the trust
-threshold if higher): an unknown reporter counts for nothing until it has been right.
-Trust as a collaborator is not trust as a witness: the two are never mixed. Pinned
-reporters (``reputation.trusted_reporters``) weigh 1.
+same subjects (the TRAVOS idea). Every kept report is judged once against our own outcome
+with its subject — on arrival if we already have a record of the subject, else at our next
+outcome with it — and counted in the reporter's confusion table: what it claimed ("good":
+more successes than failures, or "bad") against what we saw (a success or a failure), with
+old judgements fading by ``forget`` per new one so that a sleeper that turns loses its
+standing. A claim then weighs as the evidence it carries: the log of its likelihood ratio
+``P(claim | subject is what it claims) / P(claim | the opposite)``, estimated from that
+table with two pseudo-judgements of prior (no evidence until judged), never negative (a
+liar is not used as an oracle in reverse), nothing below ``MIN_EVIDENCE`` (3 : 1, so that a
+crowd of barely-believed reporters does not add up to a verdict), at most ``EVIDENCE_CAP``
+(≈ 20 : 1), halved for a report of a single outcome. So a slanderer, right when it praises and wrong when it
+accuses, weighs when it praises and not when it accuses; a ring of colluders who praise
+each other and badmouth honest peers weighs nothing once our own outcomes contradict them;
+a reporter that tells the truth only 60% of the time carries little (its ratio is ~1.5),
+however many of its kind speak. A claim whose accuracy is below the floor (0.5, or the
+trust threshold if higher) counts for nothing, and so does a reporter whose score as a
+collaborator (our own outcomes with it) is below the floor; a good collaborator earns
+nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) carry the
+full ``EVIDENCE_CAP`` from the start.
 
 Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_subject``
 reporters per subject (oldest dropped first), at most ``max_reporters`` reporters (the
-least recently heard dropped first, pinned ones kept), and each report's counts scaled to
-at most ``count_cap`` outcomes when they are weighed.
+least recently heard dropped first, pinned ones kept); one claim weighs at most
+``EVIDENCE_CAP`` however many outcomes it claims.
 """
 from __future__ import annotations
 
@@ -32,10 +40,13 @@ from typing import Callable, Container, Iterable, Sequence
 MAX_SUBJECTS_PER_REPORTER = 256
 MAX_REPORTERS_PER_SUBJECT = 64
 MAX_REPORTERS = 1024
-COUNT_CAP = 10.0
 FORGET = 0.97
 RANK_EVERY_S = 10.0
-WILSON_Z = 1.0
+EVIDENCE_CAP = 3.0        # the most one claim can weigh: a likelihood ratio of ~20
+PRIOR = 2.0               # pseudo-judgements each way before a reporter's record speaks
+MIN_EVIDENCE = math.log(3.0)   # a claim less than 3 times as likely right as wrong counts for nothing:
+                               # a crowd of barely-believed reporters does not add up to a verdict
+FULL_CLAIM = 2.0          # a report of fewer outcomes than this weighs proportionally less
 
 GOOD, BAD = 0, 1
 
@@ -69,23 +80,19 @@ class Witness:
     agree: list = field(default_factory=lambda: [0.0, 0.0])        # per bin (GOOD, BAD)
     disagree: list = field(default_factory=lambda: [0.0, 0.0])
     pinned: bool = False
-    bound: list = field(default_factory=lambda: [0.0, 0.0])         # accuracy_bound per bin, kept current
+    evidence: list = field(default_factory=lambda: [0.0, 0.0])      # per claim (GOOD, BAD), kept current
 
     def accuracy(self, bin_: int) -> float:
         return (self.agree[bin_] + 1.0) / (self.agree[bin_] + self.disagree[bin_] + 2.0)
 
-    def accuracy_bound(self, bin_: int, z: float = 1.0) -> float:
-        """A cautious accuracy: the lower end of its Wilson interval over the judged reports, so
-        that one lucky report (or a few shared by a ring of colluders) earns little weight."""
-        a, d = self.agree[bin_], self.disagree[bin_]
-        n = a + d
-        if n <= 0:
-            return 0.0
-        p = a / n
-        z2 = z * z
-        centre = p + z2 / (2 * n)
-        margin = z * math.sqrt(max(0.0, p * (1 - p) / n + z2 / (4 * n * n)))
-        return max(0.0, (centre - margin) / (1 + z2 / n))
+    def likelihood_evidence(self, claim: int) -> float:
+        """ln P(claim | subject is as claimed) / P(claim | subject is the opposite), from our
+        judgements (two pseudo-judgements of prior each way), clamped to [0, EVIDENCE_CAP]."""
+        other = 1 - claim
+        right = (self.agree[claim] + PRIOR) / (self.agree[claim] + self.disagree[other] + 2 * PRIOR)
+        wrong = (self.disagree[claim] + PRIOR) / (self.disagree[claim] + self.agree[other] + 2 * PRIOR)
+        e = math.log(right / wrong)
+        return 0.0 if e < MIN_EVIDENCE else min(EVIDENCE_CAP, e)
 
     def evaluated(self, bin_: int) -> float:
         return self.agree[bin_] + self.disagree[bin_]
@@ -100,30 +107,29 @@ class ReporterRow:
     failures: float
     last_outcome_at: float | None
     received_at: float
-    accuracy: float        # of the bin this report falls in
-    weight: float          # 0..1: how much it counted
+    accuracy: float        # how often this reporter's claims of this kind proved right
+    weight: float          # 0..1: how much it counted (its evidence over the most one claim can carry)
     pinned: bool
 
 
 @dataclass(frozen=True, slots=True)
 class NetworkView:
-    """What the network says of one subject, weighted by each reporter's accuracy."""
+    """What the network says of one subject: the evidence of the claims we believe."""
 
     subject: str
-    successes: float           # weighted, capped counts
-    failures: float
-    reporters: int             # reporters that counted (weight > 0)
-    raw_successes: float       # their claims, unweighted (for the reason)
+    log_odds: float            # > 0 the believed reporters say good, < 0 bad (natural log)
+    reporters: int             # reporters whose claim counted
+    raw_successes: float       # what they claimed, summed (for the reason)
     raw_failures: float
-    min_accuracy: float        # lowest accuracy among those that counted (1.0 when none)
+    min_accuracy: float        # lowest accuracy, among them, of the kind of claim each made (1.0 if none)
     rows: tuple[ReporterRow, ...] = ()
 
     @property
     def score(self) -> float | None:
-        """The weighted success rate (Beta(1, 1) prior), or None when no reporter counted."""
+        """The network's view as a 0..1 score (0.5 + the evidence), None when no reporter counted."""
         if self.reporters == 0:
             return None
-        return (self.successes + 1.0) / (self.successes + self.failures + 2.0)
+        return 1.0 / (1.0 + math.exp(-self.log_odds))
 
     @property
     def empty(self) -> bool:
@@ -145,17 +151,15 @@ class WitnessBook:
     def __init__(self, our_id: str, *, trusted: Iterable[str] = (), floor: float = 0.5,
                  max_subjects: int = MAX_SUBJECTS_PER_REPORTER,
                  max_reporters_per_subject: int = MAX_REPORTERS_PER_SUBJECT,
-                 max_reporters: int = MAX_REPORTERS, count_cap: float = COUNT_CAP,
-                 forget: float = FORGET, z: float = WILSON_Z, collaborator_score: Callable[[str], float | None] | None = None,
+                 max_reporters: int = MAX_REPORTERS,
+                 forget: float = FORGET, collaborator_score: Callable[[str], float | None] | None = None,
                  own_counts: Callable[[str], tuple[float, float] | None] | None = None) -> None:
         self.our_id = our_id
         self.floor = floor
         self.max_subjects = max_subjects
         self.max_reporters_per_subject = max_reporters_per_subject
         self.max_reporters = max_reporters
-        self.count_cap = count_cap
         self.forget = forget
-        self.z = z
         #: our own (first-hand) score of a reporter as a collaborator, None if never met: one
         #: below ``floor`` silences it as a witness; a good one earns it nothing as a witness.
         self.collaborator_score = collaborator_score
@@ -264,36 +268,38 @@ class WitnessBook:
         forget = self.forget
         w.agree[bin_] = w.agree[bin_] * forget + agreement
         w.disagree[bin_] = w.disagree[bin_] * forget + (1.0 - agreement)
-        w.bound[bin_] = w.accuracy_bound(bin_, self.z)
+        w.evidence[GOOD] = w.likelihood_evidence(GOOD)
+        w.evidence[BAD] = w.likelihood_evidence(BAD)
 
     # ---- reading ---------------------------------------------------------
-    def weight(self, reporter: str, bin_: int) -> float:
+    def weight(self, reporter: str, claim: int) -> float:
+        """How much a claim (GOOD or BAD) by ``reporter`` counts, 0..1 (1: a pinned reporter)."""
         w = self.witnesses.get(reporter)
         if w is None:
             return 1.0 if reporter in self.trusted else 0.0
-        return self._weight(w, bin_)
+        return self._evidence(w, claim) / EVIDENCE_CAP
 
-    def _weight(self, w: Witness, bin_: int) -> float:
+    def _evidence(self, w: Witness, claim: int) -> float:
         if w.pinned:
-            return 1.0
-        floor = self.floor
-        if floor >= 1.0:
+            return EVIDENCE_CAP
+        e = w.evidence[claim]
+        if e <= 0.0:
+            return 0.0
+        if w.accuracy(claim) < self.floor:
             return 0.0
         score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
         if score is not None and score < self.floor:
             return 0.0          # a reporter below our threshold as a collaborator counts for nothing
-        return max(0.0, (w.bound[bin_] - floor) / (1.0 - floor))
+        return e
 
     def witness_score(self, reporter: str) -> float:
-        """How much we believe ``reporter`` overall (for choosing whom to ask): its best bin's weight,
-        plus a little for having been evaluated at all."""
+        """How much we believe ``reporter`` overall (for choosing whom to ask)."""
         w = self.witnesses.get(reporter)
         if w is None:
             return 1.0 if reporter in self.trusted else 0.0
         if w.pinned:
             return 2.0
-        return min(self._weight(w, GOOD), self._weight(w, BAD)) + 0.5 * max(
-            self._weight(w, GOOD), self._weight(w, BAD))
+        return (self._evidence(w, GOOD) + self._evidence(w, BAD)) / (2 * EVIDENCE_CAP)
 
     def judged(self, reporter: str) -> float:
         """How many of this reporter's reports we have judged (decayed)."""
@@ -304,46 +310,42 @@ class WitnessBook:
         return bool(self.by_subject.get(subject))
 
     def view(self, subject: str, rows: bool = False) -> NetworkView:
-        """What the reporters we believe say of ``subject`` (weighted, each report capped)."""
+        """What the reporters we believe say of ``subject``: the sum of their claims' evidence."""
         index = self.by_subject.get(subject)
-        s = f = raw_s = raw_f = 0.0
+        total = raw_s = raw_f = 0.0
         n = 0
         min_acc = 1.0
         out: list[ReporterRow] = []
         if index:
-            cap = self.count_cap
-            floor = self.floor
             for reporter in index:
                 w = self.witnesses.get(reporter)
                 report = w.reports.get(subject) if w is not None else None
                 if report is None:
                     continue
-                total = report.outcomes
-                bin_ = GOOD if report.successes > report.failures else BAD
-                if total <= 0 or report.successes == report.failures:
-                    weight = 0.0
+                outcomes = report.outcomes
+                claim = GOOD if report.successes > report.failures else BAD
+                if outcomes <= 0 or report.successes == report.failures:
+                    e = 0.0
                 elif w.pinned:
-                    weight = 1.0
-                elif w.bound[bin_] <= floor:
-                    weight = 0.0                       # the common case (liars, unknowns): no more to look at
+                    e = EVIDENCE_CAP
+                elif w.evidence[claim] <= 0.0:
+                    e = 0.0                      # the common case (liars, unknowns): nothing more to look at
                 else:
-                    weight = self._weight(w, bin_)
-                if weight > 0.0:
-                    accuracy = 1.0 if w.pinned else w.accuracy(bin_)
-                    scale = weight * (min(1.0, cap / total))
-                    s += report.successes * scale
-                    f += report.failures * scale
+                    e = self._evidence(w, claim)
+                if e > 0.0:
+                    e *= min(1.0, outcomes / FULL_CLAIM)
+                    total += e if claim == GOOD else -e
                     raw_s += report.successes
                     raw_f += report.failures
                     n += 1
-                    min_acc = min(min_acc, accuracy)
+                    min_acc = min(min_acc, 1.0 if w.pinned else w.accuracy(claim))
                 if rows:
-                    accuracy = 1.0 if w.pinned else w.accuracy(bin_)
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
-                                           report.received_at, accuracy, weight, w.pinned))
+                                           report.received_at, 1.0 if w.pinned else w.accuracy(claim),
+                                           e / EVIDENCE_CAP, w.pinned))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
-        return NetworkView(subject, s, f, n, raw_s, raw_f, min_acc, tuple(out))
+        return NetworkView(subject, total, n, raw_s, raw_f, min_acc, tuple(out))
 
     def best_reporters(self, candidates: Sequence[str], k: int, explore: int, *, subject: str | None = None,
                        allowed: Container[str] | None = None, now: float = 0.0) -> list[str]:

@@ -233,6 +233,6 @@ def test_network_view_gives_the_score_the_reporters_and_one_row_each():
     t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     v = t.network_view("X")
-    assert v.reporters == 1 and v.score == pytest.approx(1 / 6)
+    assert v.reporters == 1 and v.score == pytest.approx(1 / (1 + math.exp(3.0)))
     assert [(r.reporter, r.weight, r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.0, False)]
     assert t.network_view("nobody").score is None

@@ -1,0 +1,73 @@
+"""The simulation with reports: small networks, a few seconds in all."""
+import json
+
+import pytest
+
+from collab_tui.sim import cli
+from collab_tui.sim.behaviours import LIARS
+from collab_tui.sim.network import ENGINES, Scenario, run
+
+TINY = dict(n=20, malicious=0.7, warmup_per_pair=6, measure_per_pair=4, contacts=10)
+
+
+def test_a_newcomer_with_a_pinned_reporter_suffers_fewer_failures_than_alone_with_hardened():
+    sc = Scenario(attack="always-fail", newcomer=True, newcomer_meetings=6, **TINY)
+    alone = run(sc, "hardened", 3)
+    pinned = run(Scenario(attack="always-fail", newcomer=True, newcomer_meetings=6, pinned=True, **TINY), "shared", 3)
+    assert pinned["failed_per_accepted"] < alone["failed_per_accepted"]
+    assert pinned["honest_refused"] <= 0.1
+
+
+@pytest.mark.parametrize("liars", LIARS)
+def test_colluding_liars_do_not_lock_honest_peers_out(liars):
+    sc = Scenario(attack="always-fail", liars=liars, **TINY)
+    shared = run(sc, "shared", 2)
+    assert shared["honest_refused"] <= 0.15
+    assert shared["failed_per_accepted"] < 0.5
+
+
+def test_slanderers_do_not_lock_honest_peers_out():
+    m = run(Scenario(attack="slanderer", **TINY), "shared", 4)
+    assert m["honest_refused"] <= 0.15
+    assert m["failed_per_accepted"] <= 0.1          # slanderers deliver well
+
+
+def test_sleepers_are_refused_after_they_turn():
+    sc = Scenario(attack="sleeper", **TINY)
+    m = run(sc, "shared", 5)
+    assert 0.0 < m["failed_per_accepted"] < 0.5
+
+
+def test_shared_runs_are_deterministic_per_seed():
+    sc = Scenario(attack="camouflage", warmup_per_pair=0, **{k: v for k, v in TINY.items() if k != "warmup_per_pair"})
+    assert run(sc, "shared", 11) == run(sc, "shared", 11)
+
+
+def test_default_engine_is_what_a_fresh_config_uses():
+    from collab_tui.io.config import ReputationSettings
+    assert ENGINES["default"].policy == ReputationSettings().policy
+
+
+def test_cli_json_rows_and_new_flags(capsys):
+    code = cli.main(["--n", "12", "--seeds", "2", "--attacks", "always-fail,slanderer", "--engines", "default,shared",
+                     "--warmup", "0", "--measure", "2", "--liars", "collude,ballot", "--jobs", "1", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(rows) == 2 * 2 * 2
+    for row in rows:
+        assert {"n", "malicious", "attack", "engine", "liars", "failed_per_accepted", "honest_refused"} <= set(row)
+        assert 0.0 <= row["failed_per_accepted"] <= 1.0 and 0.0 <= row["honest_refused"] <= 1.0
+        assert row["warmup"] == 0 and row["n"] == 12
+    assert {r["liars"] for r in rows} == {"collude", "ballot"}
+
+
+def test_cli_newcomer_gives_rows_without_and_with_a_pinned_reporter(capsys):
+    code = cli.main(["--n", "12", "--seeds", "1", "--attacks", "always-fail", "--engines", "shared", "--warmup", "2",
+                     "--newcomer", "--newcomer-meetings", "2", "--jobs", "1", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and [(r["newcomer"], r["pinned"]) for r in rows] == [(True, False), (True, True)]
+
+
+def test_cli_rejects_unknown_liars(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--liars", "gossip"])
+    assert "unknown liars 'gossip'" in capsys.readouterr().err
