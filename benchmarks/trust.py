@@ -2,6 +2,13 @@
 
     python benchmarks/trust.py [--seeds 10] [--jobs 2] [--chart benchmarks/trust.png] [--no-sweep]
                                [--large-n 1000] [--large-seeds 2]
+    python benchmarks/trust.py --shared [--seeds 3] [--jobs 1] [--chart benchmarks/trust_shared.png]
+
+``--shared``: the shared-evidence benchmark (issue 11) instead — seed, hardened and shared
+engines in every regime (cold start, steady state, a newcomer without and with a pinned
+reporter) and under the attacks on the reports (slanderers, ballot-stuffing, sleepers, 85%
+malicious), the issue's targets checked against this run's figures, and which engine (if
+any) wins on both axes everywhere (the rule for the default).
 
 Runs every engine (none, seed EWMA α 0.1/0.3/0.5, hardened) against each attacker
 through ``collab_tui.sim`` (the real trainer core and policies, simulated time), prints
@@ -65,8 +72,113 @@ def dominance(cases, results, engine: str = HARDENED) -> list[tuple[str, str, bo
     return out
 
 
+SHARED_ENGINES = ("seed-0.3", HARDENED, "shared")
+
+
+def shared_cases(n: int = 100, newcomer_warmup: int = 10) -> list[Case]:
+    """The shared-evidence table: (label, scenario) per regime and attack, every engine."""
+    cold = dict(warmup_per_pair=0, measure_per_pair=8)
+    rows: list[tuple[str, Scenario]] = [
+        ("cold always-fail", Scenario(n=n, attack="always-fail", **cold)),
+        ("cold camouflage f=0.6", Scenario(n=n, attack="camouflage", **cold)),
+        ("steady always-fail", Scenario(n=n, attack="always-fail")),
+        ("steady camouflage f=0.6", Scenario(n=n, attack="camouflage")),
+    ]
+    for attack in ("always-fail", "camouflage"):
+        for pinned in (False, True):
+            rows.append((f"newcomer {attack}{' +1 pinned' if pinned else ''}",
+                         Scenario(n=n, attack=attack, warmup_per_pair=newcomer_warmup, newcomer=True, pinned=pinned)))
+    rows += [
+        ("cold slanderers", Scenario(n=n, attack="slanderer", **cold)),
+        ("cold ballot-stuffing (camouflage)", Scenario(n=n, attack="camouflage", liars="ballot", **cold)),
+        ("cold liars camouflage (always-fail)", Scenario(n=n, attack="always-fail", liars="camouflage", **cold)),
+        ("sleepers (8+8)", Scenario(n=n, attack="sleeper", warmup_per_pair=8, measure_per_pair=8)),
+        ("cold 85% always-fail", Scenario(n=n, malicious=0.85, attack="always-fail", **cold)),
+    ]
+    return [Case(f"N={n} {label}", sc, eng) for label, sc in rows for eng in SHARED_ENGINES]
+
+
+def shared_main(args) -> int:
+    cases = shared_cases(args.n, min(10, args.n))
+    started = time.perf_counter()
+    results, cpu = run_cases(cases, range(1, args.seeds + 1), args.jobs)
+    wall = time.perf_counter() - started
+    large = []
+    large_results: list = []
+    if args.large_seeds > 0:
+        large = [Case(f"N={args.large_n} cold always-fail", Scenario(n=args.large_n, attack="always-fail",
+                                                                      warmup_per_pair=0, measure_per_pair=8), eng)
+                 for eng in (HARDENED, "shared")]
+        large_results, large_cpu = run_cases(large, range(1, args.large_seeds + 1), args.jobs)
+        cpu += large_cpu
+    wall = time.perf_counter() - started
+    print(f"Shared evidence: N=100, 70% malicious unless said, colluding liars unless said, honest failure rate 5%; "
+          f"cold = no warm-up, 8 meetings per pair measured; steady = 30 + 30; newcomer = a fresh trainer's first "
+          f"20 meetings per requester after a 10-meeting warm-up; {args.seeds} seeds, 95% intervals\n")
+    print(table(cases, results))
+    if large:
+        print(f"\nLarge network ({args.large_seeds} seed(s)):\n")
+        print(table(large, large_results))
+    print(f"\n{(len(cases)) * args.seeds + len(large) * args.large_seeds} runs in {wall:.0f} s wall ({cpu:.0f} s CPU)")
+
+    def m(label: str, metric: str, engine: str = "shared") -> float:
+        for c, r in zip(cases, results):
+            if c.label == f"N={args.n} {label}" and c.engine == engine:
+                return mean_ci(r[metric])[0]
+        return math.nan
+
+    print("\nTargets (shared engine, figures from this run):")
+
+    def check(ok: bool, text: str) -> None:
+        print(f"  [{'MET' if ok else 'NOT MET'}] {text}")
+
+    for label in ("cold always-fail", "cold camouflage f=0.6"):
+        f, h = m(label, "failed_per_accepted"), m(label, "honest_refused")
+        check(f <= 0.10 and h <= 0.05, f"{label}: failed/accepted {100 * f:.1f}% (≤ 10%), honest refused "
+                                       f"{100 * h:.1f}% (≤ 5%)")
+    for label in ("steady always-fail", "steady camouflage f=0.6"):
+        f, h = m(label, "failed_per_accepted"), m(label, "honest_refused")
+        fh, hh = m(label, "failed_per_accepted", HARDENED), m(label, "honest_refused", HARDENED)
+        check(f <= fh + 0.0005 and h <= hh + 0.0005, f"{label} at least as good as hardened: failed "
+              f"{100 * f:.1f}% vs {100 * fh:.1f}%, honest refused {100 * h:.1f}% vs {100 * hh:.1f}%")
+    for attack in ("always-fail", "camouflage"):
+        f = m(f"newcomer {attack} +1 pinned", "failed_per_accepted")
+        f0 = m(f"newcomer {attack}", "failed_per_accepted")
+        check(f <= 0.10, f"newcomer ({attack}) with a pinned reporter: failed/accepted {100 * f:.1f}% (≤ 10%); "
+                         f"without one: {100 * f0:.1f}%")
+    for label in ("cold slanderers", "cold ballot-stuffing (camouflage)", "cold liars camouflage (always-fail)",
+                  "sleepers (8+8)", "cold 85% always-fail"):
+        check(m(label, "honest_refused") <= 0.10, f"{label}: honest refused {100 * m(label, 'honest_refused'):.1f}% "
+                                                 f"(≤ 10%), failed/accepted {100 * m(label, 'failed_per_accepted'):.1f}%")
+    f = m("cold ballot-stuffing (camouflage)", "failed_per_accepted")
+    check(f <= 0.12, f"ballot-stuffing: failed/accepted {100 * f:.1f}% (≤ 12%)")
+
+    print("\nDefault rule: which engine is no worse than every other on both axes in every row?")
+    labels = list(dict.fromkeys(c.label for c in cases))
+    by = {(c.label, c.engine): r for c, r in zip(cases, results)}
+    for eng in SHARED_ENGINES:
+        losses = []
+        for label in labels:
+            f0, h0 = (mean_ci(by[(label, eng)][k])[0] for k in ("failed_per_accepted", "honest_refused"))
+            for other in SHARED_ENGINES:
+                if other == eng:
+                    continue
+                f1, h1 = (mean_ci(by[(label, other)][k])[0] for k in ("failed_per_accepted", "honest_refused"))
+                if f0 > f1 + 0.0005 or h0 > h1 + 0.0005:
+                    losses.append(f"{label} vs {ENGINES[other].label}: failed {100 * f0:.1f}% vs {100 * f1:.1f}%, "
+                                  f"honest refused {100 * h0:.1f}% vs {100 * h1:.1f}%")
+        print(f"  {ENGINES[eng].label}: {'wins everywhere' if not losses else f'worse on some axis in {len(losses)} comparisons'}")
+        for line in losses[:12]:
+            print(f"      {line}")
+    if chart(args.chart, cases, results, note=lambda msg: print(msg)):
+        print(f"\nchart: {args.chart}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--shared", action="store_true", help="the shared-evidence benchmark (issue 11) instead")
+    p.add_argument("--n", type=int, default=100, help="with --shared: the network size (default 100)")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--chart", default=os.path.join("benchmarks", "trust.png"))
@@ -76,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--large-seeds", type=int, default=2,
                    help="seeds for the large-network table (default 2; 0 skips it)")
     args = p.parse_args(argv)
+    if args.shared:
+        if args.chart == os.path.join("benchmarks", "trust.png"):
+            args.chart = os.path.join("benchmarks", "trust_shared.png")
+        return shared_main(args)
 
     cases = [Case(label_for(sc), sc, eng) for sc in headline_scenarios() for eng in ENGINES]
     started = time.perf_counter()

@@ -168,7 +168,7 @@ class NetworkedKernelTrainer:
         self._last_broadcast = -math.inf
         #: broadcast our changed observations (None: when our policy weighs reports)
         self.share_reports = share_reports
-        self._query_prefix = wire.new_id()[:12] + "-"
+        self._query_prefix = ""          # set at the first query (ids: prefix + a counter)
         self._query_seq = 0
 
     # ------------------------------------------------------------------
@@ -676,6 +676,8 @@ class NetworkedKernelTrainer:
                                                     allowed=allowed, now=now):
             if not self.asking.may_send_query(now):
                 break
+            if not self._query_prefix:
+                self._query_prefix = wire.new_id()[:12] + "-"
             self._query_seq += 1
             qid = f"{self._query_prefix}{self._query_seq}"
             # a reporter we have hardly judged yet is asked for everything it saw: judged at once on
