@@ -148,7 +148,7 @@ class AskSettings:
     answer_burst: float = 10.0
     max_senders: int = 4096        # per-sender limiters kept (least recently seen dropped)
     full_until_judged: float = 8.0  # ask a reporter for everything it saw until we have judged this many
-    full_every_s: float = 120.0     # ...of its reports, at most once per this many seconds
+    full_every_s: float = 15.0      # ...of its reports, at most once per this many seconds
 
     def __post_init__(self) -> None:
         if self.k < 0 or self.explore < 0 or self.ask_below < 0:
