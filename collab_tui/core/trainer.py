@@ -397,7 +397,7 @@ class NetworkedKernelTrainer:
         self._prune(self.incoming, lambda r: r.status != HELD)
         if self.hold_s > 0:
             record.status = HELD
-            record.hold_until = held_until(self.now, self.hold_s, record.deadline_at)
+            record.hold_until = held_until(record.received_at, self.hold_s, record.deadline_at)
             if decision.accept:
                 self._held_accepts.add(key)
             return [DecisionMade(record)]
@@ -695,7 +695,8 @@ class NetworkedKernelTrainer:
         if not asked:
             return []
         st = self.asking.settings
-        wait = min(st.wait_s, req.deadline_s / 4)
+        # never past a quarter of the request's deadline, nor half our hold window (the operator keeps the rest)
+        wait = min(st.wait_s, req.deadline_s / 4, self.hold_s / 2 if self.hold_s > 0 else math.inf)
         waiting = _AwaitingReports(initiator, req, self.now, self.now + wait, {qid for qid, _ in asked})
         self._awaiting[key] = waiting
         for qid, _ in asked:

@@ -236,3 +236,13 @@ def test_network_view_gives_the_score_the_reporters_and_one_row_each():
     assert v.reporters == 1 and v.score == pytest.approx(1 / (1 + math.exp(3.0)))
     assert [(r.reporter, r.weight, r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.0, False)]
     assert t.network_view("nobody").score is None
+
+
+def test_the_wait_for_answers_never_runs_past_the_hold_window():
+    t = trainer(hold_s=0.1)
+    out = t.handle(request("M", deadline=60.0), 10.0)
+    due = next(e for e in out if isinstance(e, ReportsAwaited)).due_at
+    assert due == pytest.approx(10.05)                 # half the hold window: the operator keeps the rest
+    record = next(e for e in t.tick(due) if isinstance(e, DecisionMade)).incoming
+    assert record.received_at == 10.0 and record.hold_until == pytest.approx(10.1)   # from arrival, not decision
+    assert record.status == "held"
