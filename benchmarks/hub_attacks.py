@@ -31,7 +31,6 @@ import json
 import multiprocessing as mp
 import os
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -282,10 +281,10 @@ def attacker_main(kind: str, url: str, n: int, seconds: float, ready, report) ->
 
 
 def metric_value(text: str, name: str) -> int:
+    """An unlabelled sample from /metrics (0 if absent)."""
     for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            if line.split(" ")[0] == name or "{" in name:
-                return int(float(line.rsplit(" ", 1)[1]))
+        if line.split(" ", 1)[0] == name:
+            return int(float(line.rsplit(" ", 1)[1]))
     return 0
 
 

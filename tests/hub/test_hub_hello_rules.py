@@ -20,7 +20,6 @@ from websockets.exceptions import ConnectionClosed
 
 from hub.config import ConfigError, HubConfig
 
-OK_TOKEN = "A-Za-z0-9_.-"
 
 
 async def hello_raw(url: str, payload: object, token: str = SHARED) -> tuple[dict, int | None]:
