@@ -174,3 +174,20 @@ def test_equal_cells_are_shared():
     a, b = Cell("x", "bold", sort_value=1), Cell("x", "bold", sort_value=1)
     assert shared(a) is shared(b) is a
     assert shared(Cell("x", "bold", sort_value=2)) is not a
+
+
+async def test_a_changed_row_is_drawn_again_and_an_unchanged_one_reused():
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(Table)
+        table.apply([(f"k{i}", cells(i, f"n{i}")) for i in range(3)])
+        await pilot.pause()
+        first = list(table.lines_shown())
+        assert "n2" in first[1] and "new" in first[1]
+        table.apply([("k2", cells(2, "n2", "done"))])
+        await pilot.pause()
+        second = list(table.lines_shown())
+        assert "done" in second[1] and second[2:] == first[2:]
+        table.move_cursor(1)                      # the cursor's line is drawn in the cursor style
+        assert table.render_line(2).text == second[2]
+        assert table.render_line(2) is not table.render_line(3)

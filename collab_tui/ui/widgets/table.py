@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -229,6 +228,10 @@ class FeedTable(ScrollView, can_focus=True):
         # is a handful of objects the garbage collector's full passes must walk.
         self._drawn: LRUCache[tuple, list[Segment]] = LRUCache(2048)
         self._header: tuple[tuple, Strip] | None = None
+        #: Lines drawn, by (row key, row style, width), with the cells they show: a line
+        #: is drawn again only when its row's cells were replaced.
+        self._lines: LRUCache[tuple, tuple[tuple[Cell, ...], Strip]] = LRUCache(256)
+        self._pass: tuple | None = None
         #: Seconds spent drawing so far (the screen paces its batches by it).
         self.render_cost = 0.0
 
@@ -589,11 +592,13 @@ class FeedTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._drawn.clear()
+        self._lines.clear()
         self._header = None
 
     # ---- drawing -----------------------------------------------------------
-    def _placed(self) -> list[Placed]:
-        width = self.scrollable_content_region.width
+    def _placed(self, width: int | None = None) -> list[Placed]:
+        if width is None:
+            width = self.scrollable_content_region.width
         if width != self._layout_width:
             self._layout = layout(self.COLUMNS, width)
             self._layout_width = width
@@ -602,17 +607,29 @@ class FeedTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop):  # type: ignore[override]
         start = time.perf_counter()
+        # What every line of this pass shares, looked up once (the widget's styles are
+        # costly to resolve, and a pass draws a screenful of lines).
+        base = self.rich_style
+        self._pass = (self.scrollable_content_region.width, base,
+                      base + self.get_component_rich_style("feed-table--cursor"),
+                      base + self.get_component_rich_style("feed-table--even-row"))
         try:
             return super().render_lines(crop)
         finally:
+            self._pass = None
             self.render_cost += time.perf_counter() - start
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        placed = self._placed()
+        shared = self._pass
+        if shared is None:
+            base = self.rich_style
+            shared = (self.scrollable_content_region.width, base,
+                      base + self.get_component_rich_style("feed-table--cursor"),
+                      base + self.get_component_rich_style("feed-table--even-row"))
+        width, base, cursor_style, even_style = shared
+        placed = self._placed(width)
         if y == 0:
             return self._header_strip(placed, width)
-        base = self.rich_style
         row = round(self.scroll_y) + y - 1
         if row >= len(self._order):
             if y == 1 and not self._order:
@@ -621,13 +638,12 @@ class FeedTable(ScrollView, can_focus=True):
                 return Strip([Segment(" " * GAP, base), Segment(text, style)]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
         key = self._order[row]
-        if row == self.cursor_row:
-            style = base + self.get_component_rich_style("feed-table--cursor")
-        elif row % 2:
-            style = base + self.get_component_rich_style("feed-table--even-row")
-        else:
-            style = base
+        style = cursor_style if row == self.cursor_row else even_style if row % 2 else base
         cells = self._cells[key]
+        line_key = (key, style, width)
+        cached = self._lines.get(line_key)
+        if cached is not None and cached[0] is cells:
+            return cached[1]
         segments: list[Segment] = []
         x = 0
         drawn = self._drawn
@@ -646,7 +662,9 @@ class FeedTable(ScrollView, can_focus=True):
             x = p.x + p.width
         if x < width:
             segments.append(Segment(" " * (width - x), style))
-        return Strip(segments, max(width, x)).crop(0, width) if x > width else Strip(segments, width)
+        strip = Strip(segments, max(width, x)).crop(0, width) if x > width else Strip(segments, width)
+        self._lines[line_key] = (cells, strip)
+        return strip
 
     def placeholder(self) -> str:
         """What an empty table says (the filter, when one hides every row)."""
