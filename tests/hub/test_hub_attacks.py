@@ -135,6 +135,23 @@ async def test_training_sync_is_split_into_frames_of_at_most_256_kib(start_hub):
         filler.transport.abort()
 
 
+async def test_errors_the_hub_writes_stay_small_whatever_the_offending_frame_carried(hub):
+    ws, _ = await join(hub.url, "mallory")
+    huge_id = "m" * 900_000
+    for raw in (
+        json.dumps({"type": "X" * 1000, "message_id": huge_id, "timestamp": 1, "payload": {}}),  # unknown_type
+        json.dumps({"type": "COLLABORATION_REQUEST", "message_id": huge_id, "timestamp": 1, "payload": {},
+                    "recipient_id": "r" * 100_000}),  # unknown_recipient
+        json.dumps({"type": "COLLABORATION_REQUEST", "message_id": huge_id, "timestamp": 1, "payload": {},
+                    "sender_id": "s" * 100_000}),  # spoofed_sender
+        json.dumps({"type": "COLLABORATION_REQUEST", "message_id": huge_id, "timestamp": "x", "payload": {}}),  # bad_envelope
+    ):
+        await ws.send(raw)
+        err, size = await recv_json(ws)
+        assert err["type"] == "ERROR" and size < 4096, (err["payload"]["code"], size)
+        assert err["payload"]["ref_message_id"] == huge_id[:256]
+
+
 # -- Slow receivers, bounded in bytes ------------------------------------------------
 
 
