@@ -50,8 +50,9 @@ def test_demo_exits_cleanly(tmp_path, how):
         _wait_for_file(marker, 15)
         assert marker.exists(), f"the demo did not exit on {how}"
         assert marker.read_text().strip() == "0"
-        # Terminal restored: alternate screen off, cursor shown.
+        # Terminal restored: alternate screen off, cursor shown, mouse tracking off.
         assert tmux("display", "-p", "-t", session, "#{alternate_on}#{cursor_flag}").strip() == "01"
+        assert tmux("display", "-p", "-t", session, "#{mouse_any_flag}#{mouse_button_flag}").strip() == "00"
         text = tmux("capture-pane", "-p", "-t", session)
         assert "Terminated" not in text and "ctrl+q" not in text
         assert (tmp_path / "you.state.toml").exists()  # state saved

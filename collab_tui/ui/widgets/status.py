@@ -68,7 +68,9 @@ class StatusLine(Static):
         width = max(20, self.size.width - 2) if self.size.width else 200
         lines = self._lines(compact=False)
         if any(line.cell_len > width for line in lines):
-            lines = self._lines(compact=True)
+            # each line on its own: the compact form only where the full one does not fit
+            lines = [full if full.cell_len <= width else compact
+                     for full, compact in zip(lines, self._lines(compact=True))]
         for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"
