@@ -72,8 +72,17 @@ def test_small_terminal_keeps_help_and_quit_in_the_footer(tmp_path, size):
                    capture_output=True)
     try:
         wait_for_screen(session, lambda s: "✓ ACCEPT" in s or "✗ REJECT" in s, 20, "a decision on screen")
-        # the last line is the key bar, with ? Help and q Quit whatever else had to go
-        wait_for_screen(session, lambda s: "? Help" in s.splitlines()[-1] and "q Quit" in s.splitlines()[-1],
+        # the last line drawn is the key bar, with ? Help and q Quit whatever else had to go
+        def footer(text: str) -> str:
+            drawn = [line for line in text.splitlines() if line.strip()]
+            return drawn[-1] if drawn else ""
+        deadline = time.monotonic() + 10
+        while tmux("display", "-p", "-t", session, "#{window_width}x#{window_height}").strip() != f"{width}x{height}":
+            assert time.monotonic() < deadline, "tmux did not give the window the size asked for"
+            subprocess.run(["tmux", "resize-window", "-t", session, "-x", str(width), "-y", str(height)],
+                           capture_output=True)
+            time.sleep(0.1)  # polling tmux, another process
+        wait_for_screen(session, lambda s: "? Help" in footer(s) and "q Quit" in footer(s) and len(footer(s)) <= width,
                         10, "? Help and q Quit in the footer")
         assert "you · general" in screen(session).splitlines()[0]     # our id on the status line
         tmux("send-keys", "-t", session, "q")
