@@ -101,7 +101,7 @@ class CollabApp(App[None]):
             self._install_signal_handlers()
         self._apply_keymap(self.config.keys)
         for message, severity in self._startup_notes:
-            self.notify(message, severity=severity, timeout=10)
+            self.notify(message, severity=severity, timeout=10, markup=False)
         self.runner.subscribe(self._on_runner_events)
         if not getattr(self.runner, "started", False):
             await self.runner.start()
@@ -172,7 +172,7 @@ class CollabApp(App[None]):
         unknown = sorted(set(keys) - known)
         if unknown:
             self.notify(f"config [keys]: unknown binding id(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(sorted(known))})", severity="warning", timeout=10)
+                        f"(known: {', '.join(sorted(known))})", severity="warning", timeout=10, markup=False)
         self.keymap = {k: v for k, v in keys.items() if k in known}
         if self.keymap:
             self.set_keymap(self.keymap)
@@ -227,10 +227,10 @@ class CollabApp(App[None]):
             try:
                 await saver.flush()
             except Exception as exc:
-                self.notify(f"state not saved: {exc}", severity="error")
+                self.notify(f"state not saved: {exc}", severity="error", markup=False)
                 return
         if path is not None:
-            self.notify(f"Saved config to {path}" + ("; state saved" if saver is not None else ""))
+            self.notify(f"Saved config to {path}" + ("; state saved" if saver is not None else ""), markup=False)
 
     # ---- themes and settings -------------------------------------------------------
     def palette(self) -> Palette:

@@ -410,3 +410,42 @@ async def test_peer_details_say_one_success_and_clean_peer_text(make_app, clock)
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
         assert "1 success, 1 failure" in app.screen.body.plain
+
+
+# ---- keys, palette, exits -------------------------------------------------------------
+
+async def test_palette_shows_keys_once_distinct_titles_and_readable_keys(make_app, clock):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        commands = list(app.get_system_commands(app.main))
+        titles = [c.title for c in commands]
+        assert titles.count("Keys") == 1
+        assert len(titles) == len(set(titles)), [t for t in titles if titles.count(t) > 1]
+        helps = {c.title: c.help for c in commands}
+        assert helps["Lower reputation α by 0.05"] == "key: ["
+        assert helps["Raise reputation α by 0.05"] == "key: ]"
+        assert not any("square_bracket" in (c.help or "") for c in commands)
+
+
+async def test_ctrl_c_quits_saving_state_without_the_ctrl_q_hint(make_app, clock):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        await pilot.press("ctrl+c")
+        await settle(pilot, lambda: app._runner_stopped)
+        assert not any("ctrl+q" in n.message for n in app._notifications)
+    assert app.return_code in (0, None)
+
+
+async def test_help_on_a_narrow_terminal_puts_ids_in_the_description(make_app, clock):
+    """Wide, ids have a column (checked by the 120-column help snapshot); narrow, they follow."""
+    from collab_tui.ui.screens.help import HelpScreen
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, clock)
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        # at 80 columns the id follows the description (no id column for it to wrap under)
+        assert "id=accept" in app.export_screenshot()
