@@ -95,10 +95,11 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
             print(f"demo: hub at {demo.hub.url}, {len(demo.swarm.bots)} simulated peers; you are '{DEMO_ID}'",
                   flush=True)
             return await run_headless(setup, stop, HeadlessPrinter())
-        from .ui.app import CollabApp
+        from .ui.app import CollabApp, exiting_soon
         app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme,
                         problems=setup.problems, handle_signals=True)
         await app.run_async()
+        exiting_soon()
         return 0
     finally:
         await demo.stop()
