@@ -191,3 +191,20 @@ async def test_a_changed_row_is_drawn_again_and_an_unchanged_one_reused():
         table.move_cursor(1)                      # the cursor's line is drawn in the cursor style
         assert table.render_line(2).text == second[2]
         assert table.render_line(2) is not table.render_line(3)
+
+
+async def test_the_cursor_row_is_drawn_in_the_cursor_colours_over_the_cells_own():
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(Table)
+        table.focus()
+        table.apply([(f"k{i}", cells(i, f"n{i}", "bad", "bold #ff0000")) for i in range(3)])
+        await pilot.pause()
+
+        def state_colour(y: int) -> str:
+            segment = next(s for s in table.render_line(y) if s.text.startswith("bad"))
+            return segment.style.color.name if segment.style.color else ""
+
+        assert table.cursor_row == 0
+        assert state_colour(2) == "#ff0000"                      # off the cursor: the cell's colour
+        assert state_colour(1) not in ("#ff0000", "")             # on it: the cursor's, readable on its background

@@ -293,17 +293,21 @@ def middle_cut(text: str, width: int) -> str:
     return "".join(head) + "…" + "".join(reversed(tail))
 
 
-def draw_cell(cell: Cell, width: int, base: Style) -> list[Segment]:
+def draw_cell(cell: Cell, width: int, base: Style, post: Style | None = None) -> list[Segment]:
     """The segments of one cell drawn ``width`` cells wide on a row styled ``base``:
-    plain text only (nothing in a cell is ever parsed as markup)."""
+    plain text only (nothing in a cell is ever parsed as markup). ``post`` is laid over
+    the cell's own style (the cursor row's colours win over a cell's, as in DataTable)."""
+    def styled(style: str) -> Style:
+        combined = base + Style.parse(style) if style else base
+        return combined + post if post is not None else combined
+
     runs = getattr(cell, "runs", None)
     if runs is not None and cell_len(cell.plain) <= width:
-        segments = [Segment(text, base + Style.parse(style) if style else base) for text, style in runs]
+        segments = [Segment(text, styled(style)) for text, style in runs]
         used = cell_len(cell.plain)
     else:
         text = cell.fitted(width) if isinstance(cell, Cell) else fit_text(str(cell), width)
-        style = getattr(cell, "style", "")
-        segments = [Segment(text, base + Style.parse(style) if style else base)]
+        segments = [Segment(text, styled(getattr(cell, "style", "")))]
         used = cell_len(text)
     if used < width:
         segments.append(Segment(" " * (width - used), base))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -609,24 +610,22 @@ class FeedTable(ScrollView, can_focus=True):
         start = time.perf_counter()
         # What every line of this pass shares, looked up once (the widget's styles are
         # costly to resolve, and a pass draws a screenful of lines).
-        base = self.rich_style
-        self._pass = (self.scrollable_content_region.width, base,
-                      base + self.get_component_rich_style("feed-table--cursor"),
-                      base + self.get_component_rich_style("feed-table--even-row"))
+        self._pass = self._shared_styles()
         try:
             return super().render_lines(crop)
         finally:
             self._pass = None
             self.render_cost += time.perf_counter() - start
 
+    def _shared_styles(self) -> tuple[int, Style, Style, Style]:
+        """(width, row style, cursor style laid over cells, even-row style) of this pass."""
+        base = self.rich_style
+        return (self.scrollable_content_region.width, base,
+                self.get_component_rich_style("feed-table--cursor"),
+                base + self.get_component_rich_style("feed-table--even-row"))
+
     def render_line(self, y: int) -> Strip:
-        shared = self._pass
-        if shared is None:
-            base = self.rich_style
-            shared = (self.scrollable_content_region.width, base,
-                      base + self.get_component_rich_style("feed-table--cursor"),
-                      base + self.get_component_rich_style("feed-table--even-row"))
-        width, base, cursor_style, even_style = shared
+        width, base, cursor, even_style = self._pass or self._shared_styles()
         placed = self._placed(width)
         if y == 0:
             return self._header_strip(placed, width)
@@ -638,7 +637,9 @@ class FeedTable(ScrollView, can_focus=True):
                 return Strip([Segment(" " * GAP, base), Segment(text, style)]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
         key = self._order[row]
-        style = cursor_style if row == self.cursor_row else even_style if row % 2 else base
+        on_cursor = row == self.cursor_row
+        style = base + cursor if on_cursor else even_style if row % 2 else base
+        post = cursor if on_cursor else None
         cells = self._cells[key]
         line_key = (key, style, width)
         cached = self._lines.get(line_key)
@@ -657,7 +658,7 @@ class FeedTable(ScrollView, can_focus=True):
                 cache_key = (cell.draw_key(), p.width, style)
                 drawn_cell = drawn.get(cache_key)
                 if drawn_cell is None:
-                    drawn_cell = drawn[cache_key] = draw_cell(cell, p.width, style)
+                    drawn_cell = drawn[cache_key] = draw_cell(cell, p.width, style, post)
                 segments.extend(drawn_cell)
             x = p.x + p.width
         if x < width:
