@@ -36,7 +36,7 @@ def wait_for_screen(session: str, predicate, timeout: float, what: str) -> str:
 def test_demo_in_tmux_decides_helps_and_quits(tmp_path):
     session = f"collab-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "exit-code"
-    command = (f"COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
+    command = (f"unset COLUMNS LINES; COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
                f"echo $? > {shlex.quote(str(marker))}")
     tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "45", "sh", "-c", command)
     subprocess.run(["tmux", "resize-window", "-t", session, "-x", "160", "-y", "45"], capture_output=True)

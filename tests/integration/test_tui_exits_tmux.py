@@ -37,7 +37,7 @@ def test_demo_exits_cleanly(tmp_path, how):
     # After the app exits the shell waits on a fifo, so the pane stays open to be read.
     fifo = tmp_path / "hold"
     os.mkfifo(fifo)
-    command = (f"COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
+    command = (f"unset COLUMNS LINES; COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
                f"echo $? > {shlex.quote(str(marker))}; read x < {shlex.quote(str(fifo))}")
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "sh", "-c", command)
     try:
@@ -65,8 +65,9 @@ def test_small_terminal_keeps_help_and_quit_in_the_footer(tmp_path, size):
     width, height = size
     session = f"collab-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "exit-code"
-    command = (f"COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} -m collab_tui.cli --demo; "
-               f"echo $? > {shlex.quote(str(marker))}")
+    # COLUMNS/LINES from the caller's environment would override the pane's size
+    command = (f"unset COLUMNS LINES; COLLAB_TUI_HOME={shlex.quote(str(tmp_path))} {shlex.quote(sys.executable)} "
+               f"-m collab_tui.cli --demo; echo $? > {shlex.quote(str(marker))}")
     tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sh", "-c", command)
     subprocess.run(["tmux", "resize-window", "-t", session, "-x", str(width), "-y", str(height)],
                    capture_output=True)
@@ -84,6 +85,8 @@ def test_small_terminal_keeps_help_and_quit_in_the_footer(tmp_path, size):
             time.sleep(0.1)  # polling tmux, another process
         wait_for_screen(session, lambda s: "? Help" in footer(s) and "q Quit" in footer(s) and len(footer(s)) <= width,
                         10, "? Help and q Quit in the footer")
+        # drawn at the pane's full width (the Requests border spans it)
+        assert any(line.startswith("╭─ Requests") and len(line) == width for line in screen(session).splitlines())
         assert "you · general" in screen(session).splitlines()[0]     # our id on the status line
         tmux("send-keys", "-t", session, "q")
         _wait_for_file(marker, 15)

@@ -38,7 +38,8 @@ def connection_text(status: Any, now: float, palette: Palette, compact: bool = F
         reason = short_reason(detail) if compact else detail
         return Text(f"↻ {reason} — retrying in {max(0.0, retry - now):.0f} s", f"bold {palette.warning}")
     if state == "refused":
-        return Text(f"✗ refused: {detail or 'no reason given'}", f"bold {palette.error}")
+        reason = (short_reason(detail) if compact else detail) if detail else "no reason given"
+        return Text(f"✗ refused: {reason}", f"bold {palette.error}")
     if state == "connecting":
         return Text("◌ connecting…", f"bold {palette.warning}")
     if state == "stopped":
