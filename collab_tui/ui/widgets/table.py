@@ -33,7 +33,6 @@ from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -197,18 +196,6 @@ class FeedTable(ScrollView, can_focus=True):
     #: The row the selection is on (an index in the current order).
     cursor_row: reactive[int] = reactive(0, layout=False, repaint=False, init=False)
 
-    class Selected(Message):
-        """The operator moved the selection (key, arrow, mouse)."""
-
-        def __init__(self, table: "FeedTable", key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> "FeedTable":
-            return self.table
-
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.sort_state: tuple[str, bool] | None = self.default_sort
@@ -307,7 +294,6 @@ class FeedTable(ScrollView, can_focus=True):
             self._scroll_to_cursor()
         if row != previous:
             self._refresh_rows(previous, row)
-        self.post_message(self.Selected(self, self.selected_key))
 
     def _set_following(self, following: bool) -> None:
         changed = following != self.following or (following and self._unseen)
