@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 

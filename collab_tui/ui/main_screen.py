@@ -27,11 +27,11 @@ from .messages import FeedQueued
 from .screens.choice import ConfirmScreen, DeliveryPicker
 from .screens.details import DetailsScreen
 from .screens.forms import NewRequest, RequestForm, Settings, SettingsForm
-from .screens.help import HelpScreen, KeyHelp
+from .screens.help import HelpScreen
 from .widgets.cells import Palette, clock_time, shared
 from .widgets.components import ComponentsTable
 from .widgets.reputation import ReputationTable
-from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key, outgoing_row_key
+from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key
 from .widgets.status import KeyBar, KeyEntry, SettingToast, StatusLine
 from .widgets.table import FeedTable
 
