@@ -39,7 +39,7 @@ class RequestsTable(TrainerTable):
         Column("spec", "Their spec.", 11, min_width=8, priority=20),
         Column("score", "Score", 6, min_width=5, priority=80),
         Column("verdict", "Verdict", 13, priority=90),
-        Column("reason", "Reason", 40, min_width=20, priority=70, flex=3),
+        Column("reason", "Reason", 56, min_width=20, priority=70, flex=3),
         Column("next", "What happened next", 24, min_width=16, priority=50, flex=2),
         Column("hold", "Hold", 7, priority=60),
     )
