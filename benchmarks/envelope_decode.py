@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub import protocol as p  # noqa: E402
+from collab_hub import protocol as p  # noqa: E402
 
 
 def make_frames() -> dict[str, str]:

@@ -81,7 +81,7 @@ class HubProcess:
         env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hub", "--port", "0", "--config", str(self.toml),
+            sys.executable, "-m", "collab_hub", "--port", "0", "--config", str(self.toml),
             stdout=asyncio.subprocess.PIPE, stderr=open(self.log, "wb"), env=env, cwd=str(ROOT),
         )
         async with asyncio.timeout(30):

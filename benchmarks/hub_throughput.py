@@ -66,8 +66,8 @@ def serve_target(kind: str, pipe, max_connections: int, broker_url: str | None =
 async def _serve(kind: str, pipe, max_connections: int, broker_url: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     if kind == "hub":
-        from hub.config import BrokerConfig, HubConfig, Limits
-        from hub.server import start_hub
+        from collab_hub.config import BrokerConfig, HubConfig, Limits
+        from collab_hub.server import start_hub
 
         hub = await start_hub(
             HubConfig(

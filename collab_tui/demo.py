@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hub.config import HubConfig
-from hub.server import start_hub
+from collab_hub.config import HubConfig
+from collab_hub.server import start_hub
 
 from .bots import FEATURES, BotSpec, BotSwarm
 from .cli import HeadlessPrinter, Setup, _install_signals, apply_flags, build_trainer, log_to_file, run_headless

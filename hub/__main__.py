@@ -1,4 +1,4 @@
-"""``python -m hub``: same as ``collab-hub``."""
+"""``python -m collab_hub``: same as ``collab-hub``."""
 
 import sys
 

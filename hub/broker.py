@@ -20,6 +20,9 @@ from typing import Callable, NamedTuple, Protocol
 
 from .protocol import Frame, PeerInfo, fold
 
+# What a hub configured with a Redis broker says when the optional client is missing.
+REDIS_MISSING = "the Redis broker needs the Redis client: pip install 'collab-tui[redis]'"
+
 
 class Mailbox(Protocol):
     """Where a broker puts frames for one locally connected trainer. ``put`` never

@@ -1,4 +1,4 @@
-"""``collab-hub`` / ``python -m hub``: run the hub until SIGINT or SIGTERM."""
+"""``collab-hub`` / ``python -m collab_hub``: run the hub until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -59,7 +59,11 @@ def _configure_logging(level: str) -> None:
 async def run(config: HubConfig) -> int:
     from .server import Hub  # imported late so a bad flag answers fast
 
-    hub = Hub(config)
+    try:
+        hub = Hub(config)
+    except ImportError as exc:  # [broker] url set without the "redis" extra installed
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         await hub.start()
     except OSError as exc:

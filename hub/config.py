@@ -1,5 +1,5 @@
 """Hub settings: a typed HubConfig built from keyword arguments (embedded use), or
-from hub.toml + environment + command-line flags (``collab-hub``).
+from collab_hub.toml + environment + command-line flags (``collab-hub``).
 
 Every problem is a ConfigError whose message names the key or flag, e.g.
 ``hub.toml: limits.rate_per_s: must be a number > 0, got -3``.

@@ -54,13 +54,18 @@ import urllib.parse
 from typing import Any
 
 import msgspec
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import NoBackoff
-from redis.asyncio.retry import Retry
-from redis.exceptions import RedisError
 
-from .broker import Broker, BrokerStatus, Mailbox
+from .broker import REDIS_MISSING, Broker, BrokerStatus, Mailbox
 from .protocol import Frame, PeerInfo, fold
+
+try:
+    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+except ImportError as exc:  # the client is the optional extra "redis"
+    raise ImportError(REDIS_MISSING, name=exc.name) from exc
+
 
 log = logging.getLogger("collab_hub.broker")
 

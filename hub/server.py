@@ -2,8 +2,8 @@
 
 Embedded use (stable API)::
 
-    from hub.config import HubConfig
-    from hub.server import Hub
+    from collab_hub.config import HubConfig
+    from collab_hub.server import Hub
 
     async with Hub(HubConfig(port=0, shared_token="dev")) as hub:
         print(hub.url)            # ws://127.0.0.1:PORT/
@@ -20,7 +20,7 @@ queues together by ``limits.queues_total_bytes``: a receiver over its own bound 
 closed 1013; when the hub-wide budget would be exceeded, the receiver with the
 largest queue is closed 1013 (it is the one furthest behind). Nobody else ever waits
 for it or loses a message. After a large queue is dropped the hub gives the freed
-memory back to the OS (``hub.memory``).
+memory back to the OS (``collab_hub.memory``).
 
 Connections are also bounded per credential (a per-id token, or the shared token
 from one IP address): ``limits.max_connections_per_credential`` in all, of which

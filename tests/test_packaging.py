@@ -12,12 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Source folder -> the package it installs as (pyproject's [tool.setuptools.package-dir]).
+INSTALLED_AS = {"hub": "collab_hub", "collab_tui": "collab_tui"}
+
+
 def source_packages() -> set[str]:
     found = set()
-    for top in ("hub", "collab_tui"):
+    for top, installed in INSTALLED_AS.items():
         for init in (ROOT / top).rglob("__init__.py"):
             if "__pycache__" not in init.parts:
-                found.add(".".join(init.parent.relative_to(ROOT).parts))
+                found.add(".".join((installed, *init.parent.relative_to(ROOT / top).parts)))
     return found
 
 
@@ -42,6 +46,8 @@ def test_wheel_holds_every_package_themes_and_stylesheet(wheel):
     for theme in (ROOT / "themes").glob("*.toml"):
         assert f"collab_tui/themes/{theme.name}" in names
     assert "collab_tui/ui/app.tcss" in names
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"collab_hub", "collab_tui"}, f"top-level names installed: {sorted(tops)}"  # no bare "hub"
     entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     for script in ("collab-hub", "collab-tui", "collab-bots", "collab-sim"):
         assert script in entry_points

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hub_testkit import SHARED, Trainer, _connect, make_config
 
-from hub.server import Hub
+from collab_hub.server import Hub
 
 
 @pytest.fixture

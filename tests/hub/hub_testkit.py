@@ -1,6 +1,6 @@
 """Test kit for the hub suite (imported by conftest and tests): a real hub on an ephemeral loopback port, and real websockets clients.
 
-- ``hub``: a started ``hub.server.Hub`` (shared token ``SHARED``, per-id token for
+- ``hub``: a started ``collab_hub.server.Hub`` (shared token ``SHARED``, per-id token for
   ``bound`` = ``BOUND_TOKEN``); its ``url`` is ``ws://127.0.0.1:PORT/``.
 - ``start_hub``: ``await start_hub(**HubConfig kwargs / limits=...)`` for hubs with
   other settings; every hub started is closed at teardown.
@@ -21,8 +21,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from hub.config import HubConfig, Limits
-from hub.server import Hub
+from collab_hub.config import HubConfig, Limits
+from collab_hub.server import Hub
 
 SHARED = "shared-token-for-tests"
 BOUND_TOKEN = "bound-token-for-tests"

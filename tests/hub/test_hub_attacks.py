@@ -20,7 +20,7 @@ from hub_testkit import BOUND_TOKEN, SHARED, eventually, hello_payload
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from hub.memory import can_release, release_free_memory
+from collab_hub.memory import can_release, release_free_memory
 
 CLIENT_MAX = 2**20 + 4096  # PROTOCOL.md: clients accept at least the limit + 4 KiB
 HUB_FRAME_MAX = 256 * 1024

@@ -1,4 +1,4 @@
-"""collab-hub / python -m hub: configuration, flags, signals, token generation."""
+"""collab-hub / python -m collab_hub: configuration, flags, signals, token generation."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from hub_testkit import _connect
 
-from hub.cli import main
-from hub.config import ConfigError, HubConfig, Limits, load_config
+from collab_hub.cli import main
+from collab_hub.config import ConfigError, HubConfig, Limits, load_config
 
-HUB_CMD = [sys.executable, "-m", "hub"]
+HUB_CMD = [sys.executable, "-m", "collab_hub"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess[str]:
@@ -193,6 +193,28 @@ def test_port_in_use_exits_1_with_one_line():
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_redis_broker_without_the_redis_extra_exits_2_with_the_install_line(tmp_path: Path):
+    """A trainer-only install has no Redis client: asking for a Redis broker says what to install."""
+    code = ("import sys; sys.modules['redis'] = None  # as if the 'redis' extra were not installed\n"
+            "from collab_hub.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "--port", "0", "--token", "t", "--broker", "redis://127.0.0.1:9/0"],
+                            capture_output=True, text=True, timeout=20, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "pip install 'collab-tui[redis]'" in result.stderr
+
+
+def test_the_local_hub_never_imports_the_redis_client(tmp_path: Path):
+    code = ("import sys; sys.modules['redis'] = None\n"
+            "import asyncio; from collab_hub.config import HubConfig; from collab_hub.server import Hub\n"
+            "async def go():\n"
+            "    async with Hub(HubConfig(port=0, shared_token='t')) as hub: print(hub.url)\n"
+            "asyncio.run(go())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ws://127.0.0.1:")
 
 
 async def start_subprocess_hub(*args: str, env: dict[str, str] | None = None):

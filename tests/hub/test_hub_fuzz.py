@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from hub.server import Hub
+from collab_hub.server import Hub
 
 MAX_BYTES = 8192
 TYPES = ["HELLO", "COLLABORATION_REQUEST", "COLLABORATION_RESPONSE", "OS_COMPONENT_SHARE", "ERROR", "PEER_LEFT", "", "x" * 100]

@@ -18,7 +18,7 @@ from hub_testkit import BOUND_TOKEN, SHARED, hello_payload
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from hub.config import ConfigError, HubConfig
+from collab_hub.config import ConfigError, HubConfig
 
 
 

@@ -12,7 +12,7 @@ import pytest
 from hub_testkit import envelope, eventually
 from websockets.exceptions import InvalidStatus
 
-from hub.broker import LocalBroker
+from collab_hub.broker import LocalBroker
 
 
 async def http_get(url: str) -> tuple[int, str, str]:

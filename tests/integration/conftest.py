@@ -9,8 +9,8 @@ import pytest
 
 from collab_tui import NetworkedKernelTrainer
 from collab_tui.io.runner import TrainerRunner
-from hub.config import HubConfig
-from hub.server import Hub
+from collab_hub.config import HubConfig
+from collab_hub.server import Hub
 
 TOKEN = "integration-token"
 

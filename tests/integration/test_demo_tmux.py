@@ -59,7 +59,7 @@ def test_demo_in_tmux_decides_helps_and_quits(tmp_path):
 
 
 def test_tui_refused_by_the_hub_says_why_and_exits_1(tmp_path):
-    hub = subprocess.Popen([sys.executable, "-m", "hub", "--port", "0", "--token", "right-token"],
+    hub = subprocess.Popen([sys.executable, "-m", "collab_hub", "--port", "0", "--token", "right-token"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     session = f"collab-{uuid.uuid4().hex[:8]}"
     try:

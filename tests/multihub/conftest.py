@@ -28,7 +28,7 @@ from multihub_kit import (
     redis_server_binary,
 )
 
-from hub.server import Hub
+from collab_hub.server import Hub
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Test kit for several hubs sharing one Redis: a real ``redis-server`` per test
 session (or ``COLLAB_TEST_REDIS_URL``), in-process hubs with their own RedisBroker,
-and real ``python -m hub`` processes.
+and real ``python -m collab_hub`` processes.
 
 Reuses tests/hub/hub_testkit.py (Trainer, make_config, SHARED, ...): this module puts
 tests/hub on sys.path (tests/hub has no __init__.py, so it cannot be imported as a
@@ -28,8 +28,8 @@ if str(HUB_TESTS) not in sys.path:
 
 from hub_testkit import BOUND_TOKEN, SHARED, Trainer, _connect, make_config  # noqa: E402
 
-from hub.config import BrokerConfig  # noqa: E402
-from hub.server import Hub  # noqa: E402
+from collab_hub.config import BrokerConfig  # noqa: E402
+from collab_hub.server import Hub  # noqa: E402
 
 TEST_TTL_S = 3.0  # presence TTL in tests: a dead hub's trainers leave after ~3-4 s
 TEST_RETRY_MAX_S = 0.5
@@ -142,7 +142,7 @@ async def connect_to(target: Hub | Network | str, token: str | None = SHARED, **
 
 
 class HubProcess:
-    """``python -m hub --broker URL`` in its own process."""
+    """``python -m collab_hub --broker URL`` in its own process."""
 
     def __init__(self, proc: asyncio.subprocess.Process, url: str, lines: list[str]) -> None:
         self.proc = proc
@@ -158,7 +158,7 @@ async def start_hub_process(tmp_path: Path, redis_url: str, prefix: str, ttl: fl
     )
     env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", "--port", "0", "--config", str(toml),
+        sys.executable, "-m", "collab_hub", "--port", "0", "--config", str(toml),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )
     lines: list[str] = []

@@ -13,11 +13,11 @@ from hub_testkit import SHARED, _connect, eventually
 from multihub_kit import free_port
 from redis.asyncio import Redis
 
-from hub.broker import LocalBroker
-from hub.cli import main
-from hub.config import BrokerConfig, ConfigError, HubConfig, load_config
-from hub.redis_broker import RedisBroker, redact_url
-from hub.server import Hub
+from collab_hub.broker import LocalBroker
+from collab_hub.cli import main
+from collab_hub.config import BrokerConfig, ConfigError, HubConfig, load_config
+from collab_hub.redis_broker import RedisBroker, redact_url
+from collab_hub.server import Hub
 
 
 def test_default_is_the_in_process_broker_and_adds_no_metrics():
@@ -83,7 +83,7 @@ def test_password_is_redacted():
 async def test_hub_process_starts_and_serves_locally_while_redis_is_down():
     port = free_port()  # nothing listens there
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", "--port", "0", "--token", SHARED,
+        sys.executable, "-m", "collab_hub", "--port", "0", "--token", SHARED,
         "--broker", f"redis://127.0.0.1:{port}/0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
