@@ -13,11 +13,8 @@ import json
 import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from collab_hub import protocol as p  # noqa: E402
+from collab_hub import protocol as p
 
 
 def make_frames() -> dict[str, str]:

@@ -39,7 +39,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 FRAME_PAD = 2**20 - 1024  # payload bytes of an attack frame: just under the 1 MiB limit
 CLIENT_MAX = 2**20 + 4096
@@ -79,7 +78,6 @@ class HubProcess:
 
     async def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "collab_hub", "--port", "0", "--config", str(self.toml),
             stdout=asyncio.subprocess.PIPE, stderr=open(self.log, "wb"), env=env, cwd=str(ROOT),

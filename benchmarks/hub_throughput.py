@@ -44,9 +44,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TOKEN = "bench-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -16,7 +16,7 @@ import time
 import uuid
 
 import pytest
-from hub_testkit import BOUND_TOKEN, SHARED, eventually, hello_payload
+from hubkit import BOUND_TOKEN, SHARED, eventually, hello_payload
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 

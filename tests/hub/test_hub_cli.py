@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hub_testkit import _connect
+from hubkit import connect_to
 
 from collab_hub.cli import main
 from collab_hub.config import ConfigError, HubConfig, Limits, load_config
@@ -240,9 +240,9 @@ async def start_subprocess_hub(*args: str, env: dict[str, str] | None = None):
 async def test_signal_closes_connections_1001_and_exits_0(sig):
     proc, url, _ = await start_subprocess_hub("--token", "sub-token")
     try:
-        trainer = await _connect(url, "sub-token")
+        trainer = await connect_to(url, "sub-token")
         await trainer.join("alice")
-        other = await _connect(url, "sub-token")  # open, never joins
+        other = await connect_to(url, "sub-token")  # open, never joins
         loop = asyncio.get_running_loop()
         started = loop.time()
         proc.send_signal(sig)
@@ -271,12 +271,12 @@ async def test_no_token_configured_generates_and_prints_one():
         token_line = next(line for line in lines if "generated shared token" in line)
         token = token_line.rsplit(": ", 1)[1].strip()
         assert len(token) >= 24
-        trainer = await _connect(url, token)
+        trainer = await connect_to(url, token)
         await trainer.join("alice")
         from websockets.exceptions import InvalidStatus
 
         with pytest.raises(InvalidStatus):
-            await _connect(url, None)
+            await connect_to(url, None)
         await trainer.close()
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -291,8 +291,8 @@ async def test_env_token_and_refusal_logs():
         from websockets.exceptions import InvalidStatus
 
         with pytest.raises(InvalidStatus):
-            await _connect(url, "wrong")
-        trainer = await _connect(url, "env-token")
+            await connect_to(url, "wrong")
+        trainer = await connect_to(url, "env-token")
         await trainer.send_env("HELLO", {"ai_id": "bad id", "specialization": "x", "capabilities": [], "protocol_version": 1})
         await trainer.expect_error("bad_hello")
         assert await trainer.closed() == 4400

@@ -14,7 +14,7 @@ import json
 import math
 import uuid
 
-from hub_testkit import _connect, envelope, make_config
+from hubkit import connect_to, envelope, make_config
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
@@ -89,8 +89,8 @@ async def fuzz_once(fuzz_frames: list) -> None:
     hub = Hub(make_config(limits={"max_message_bytes": MAX_BYTES, "rate_per_s": 1e6, "rate_burst": 10**6}))
     await hub.start()
     try:
-        alice = await _connect(hub, max_size=2**20)
-        bob = await _connect(hub, max_size=2**20)
+        alice = await connect_to(hub, max_size=2**20)
+        bob = await connect_to(hub, max_size=2**20)
         await alice.join("alice")
         await bob.join("bob")
         await alice.expect("PEER_JOINED")
@@ -99,7 +99,7 @@ async def fuzz_once(fuzz_frames: list) -> None:
 
         for frame in fuzz_frames:
             if fuzzer is None:
-                fuzzer = await _connect(hub, max_size=2**20)
+                fuzzer = await connect_to(hub, max_size=2**20)
                 await fuzzer.join("fuzzer")
                 await alice.until("PEER_JOINED")
                 await bob.until("PEER_JOINED")

@@ -3,39 +3,17 @@ and ids compared case-insensitively (claims, token bindings, recipient_id) but
 relayed as the trainer joined with them.
 
 The hostile HELLOs are sent by a client written from PROTOCOL.md alone (plain
-websockets + json, ``hello_raw`` below), not by the test kit's Trainer.
+websockets + json, ``hubkit.hello_raw``), not by the test kit's Trainer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-import uuid
 
 import pytest
-from hub_testkit import BOUND_TOKEN, SHARED, hello_payload
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed
+from hubkit import BOUND_TOKEN, SHARED, hello_payload, hello_raw
 
 from collab_hub.config import ConfigError, HubConfig
-
-
-
-async def hello_raw(url: str, payload: object, token: str = SHARED) -> tuple[dict, int | None]:
-    """Connect, send one HELLO with ``payload`` as is; return (first frame, close code)."""
-    frame = {"type": "HELLO", "message_id": uuid.uuid4().hex, "recipient_id": None, "timestamp": time.time(), "payload": payload}
-    async with ws_connect(url, additional_headers={"Authorization": f"Bearer {token}"}, compression=None,
-                          max_size=2**20 + 4096, open_timeout=5) as ws:
-        await ws.send(json.dumps(frame))
-        async with asyncio.timeout(5):
-            first = json.loads(await ws.recv())
-            try:
-                while True:
-                    await ws.recv()
-            except ConnectionClosed as exc:
-                code = exc.rcvd.code if exc.rcvd is not None else None
-    return first, code
 
 
 def cap(i: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hub_testkit import BOUND_TOKEN, SHARED, hello_payload
+from hubkit import BOUND_TOKEN, SHARED, across_networks, eventually, hello_payload
 from websockets.exceptions import InvalidStatus
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -34,6 +34,7 @@ async def test_non_bearer_scheme_is_401(hub):
     assert info.value.response.status_code == 401
 
 
+@across_networks
 async def test_join_gets_training_sync_and_peers_get_peer_joined(hub, connect):
     alice = await connect(hub)
     sync = await alice.join("alice", specialization="memory", capabilities=["paging"])
@@ -51,6 +52,7 @@ async def test_join_gets_training_sync_and_peers_get_peer_joined(hub, connect):
     assert joined["payload"] == {"ai_id": "bob", "specialization": "fs", "capabilities": ["ext4", "fat"]}
 
 
+@across_networks
 async def test_peer_left_on_clean_close_and_on_abrupt_disconnect(hub, connect):
     alice, bob, carol = await connect(hub), await connect(hub), await connect(hub)
     await alice.join("alice")
@@ -71,6 +73,7 @@ async def test_peer_left_on_clean_close_and_on_abrupt_disconnect(hub, connect):
     assert hub.joined_ids() == ["alice"]
 
 
+@across_networks
 async def test_frames_before_hello_get_not_joined_and_connection_stays_open(hub, connect):
     alice = await connect(hub)
     sent = await alice.send_env("COLLABORATION_REQUEST", {"request_id": "r"})
@@ -129,6 +132,7 @@ async def test_shared_token_cannot_claim_an_id_with_its_own_token(hub, connect):
     assert await t.closed() == 4401
 
 
+@across_networks
 async def test_per_id_token_claims_only_its_id(hub, connect):
     t = await connect(hub, token=BOUND_TOKEN)
     await t.send_env("HELLO", hello_payload("someone-else"))
@@ -150,6 +154,7 @@ async def test_per_id_tokens_only_hub(start_hub, connect):
     assert await b.closed() == 4401
 
 
+@across_networks
 async def test_hello_check_order_bad_hello_before_auth_before_duplicate(hub, connect):
     owner = await connect(hub, token=BOUND_TOKEN)
     await owner.join("bound")
@@ -170,6 +175,7 @@ async def test_hello_check_order_bad_hello_before_auth_before_duplicate(hub, con
     assert await t.closed() == 4409
 
 
+@across_networks
 async def test_duplicate_id_leaves_the_joined_session_untouched(hub, connect):
     alice, bob = await connect(hub), await connect(hub)
     await alice.join("alice")
@@ -191,12 +197,11 @@ async def test_duplicate_id_leaves_the_joined_session_untouched(hub, connect):
     assert hub.joined_ids() == ["alice", "bob"]
 
 
+@across_networks
 async def test_id_can_rejoin_after_leaving(hub, connect):
     a = await connect(hub)
     await a.join("alice")
     await a.close()
-    from hub_testkit import eventually
-
     await eventually(lambda: hub.joined_ids() == [], message="alice to leave")
     a2 = await connect(hub)
     await a2.join("alice")
@@ -209,6 +214,7 @@ async def test_hello_with_someone_elses_sender_id_is_spoofed(hub, connect):
     await t.join("alice")  # still open, still able to join
 
 
+@across_networks
 async def test_second_hello_is_unknown_type_and_keeps_the_session(hub, connect):
     a = await connect(hub)
     await a.join("alice")
@@ -226,7 +232,5 @@ async def test_max_connections_refuses_with_http_503(start_hub, connect):
     assert info.value.response.status_code == 503
     assert hub.metrics.handshakes_refused["max_connections"] == 1
     await first.close()
-    from hub_testkit import eventually
-
     await eventually(lambda: hub.metrics._open_connections() == 1, message="the slot to free up")
     await connect(hub)

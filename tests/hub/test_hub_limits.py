@@ -9,7 +9,7 @@ import socket
 import urllib.request
 
 import pytest
-from hub_testkit import envelope, eventually
+from hubkit import envelope, eventually
 from websockets.exceptions import InvalidStatus
 
 from collab_hub.broker import LocalBroker

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hub_testkit import envelope
+from hubkit import across_networks, envelope
 
 
 @pytest.fixture
@@ -21,6 +21,7 @@ async def trio(hub, connect):
     return alice, bob, carol
 
 
+@across_networks
 async def test_directed_frame_reaches_only_its_recipient(trio):
     alice, bob, carol = trio
     req = await alice.send_env("COLLABORATION_REQUEST", {"request_id": "r"}, recipient_id="bob")
@@ -35,6 +36,7 @@ async def test_directed_frame_reaches_only_its_recipient(trio):
     assert (await alice.recv())["message_id"] == marker2["message_id"]
 
 
+@across_networks
 async def test_broadcast_reaches_every_other_trainer_and_is_never_echoed(trio):
     alice, bob, carol = trio
     req = await alice.send_env("COLLABORATION_REQUEST", {"request_id": "r", "feature": "fs"})
@@ -47,6 +49,7 @@ async def test_broadcast_reaches_every_other_trainer_and_is_never_echoed(trio):
     assert (await alice.recv())["message_id"] == marker["message_id"], "the broadcast was echoed to its sender"
 
 
+@across_networks
 async def test_absent_or_own_sender_id_is_stamped(trio):
     alice, bob, _ = trio
     a = await alice.send_env("COLLABORATION_REQUEST", {}, recipient_id="bob")
@@ -58,6 +61,7 @@ async def test_absent_or_own_sender_id_is_stamped(trio):
     assert (await bob.recv())["sender_id"] == "alice"
 
 
+@across_networks
 async def test_spoofed_sender_is_refused_and_not_forwarded(trio):
     alice, bob, carol = trio
     sent = await alice.send_env("COLLABORATION_REQUEST", {}, recipient_id="bob", sender_id="carol")
@@ -70,6 +74,7 @@ async def test_spoofed_sender_is_refused_and_not_forwarded(trio):
     assert (await carol.recv())["message_id"] == marker["message_id"]
 
 
+@across_networks
 async def test_unknown_recipient_including_self(trio):
     alice, bob, _ = trio
     sent = await alice.send_env("COLLABORATION_REQUEST", {}, recipient_id="nobody")
@@ -84,6 +89,7 @@ async def test_unknown_recipient_including_self(trio):
     assert (await bob.recv())["message_id"] == ok["message_id"]
 
 
+@across_networks
 @pytest.mark.parametrize("type_", ["ERROR", "TRAINING_SYNC", "PEER_JOINED", "PEER_LEFT", "HACK", "", "collaboration_request"])
 async def test_types_a_client_may_not_send_are_unknown_type(trio, type_):
     alice, bob, _ = trio
@@ -96,6 +102,7 @@ async def test_types_a_client_may_not_send_are_unknown_type(trio, type_):
 RELAYED = ["COLLABORATION_REQUEST", "COLLABORATION_RESPONSE", "OS_COMPONENT_SHARE", "REPUTATION_QUERY", "REPUTATION_REPORT"]
 
 
+@across_networks
 @pytest.mark.parametrize("type_", RELAYED)
 async def test_each_relayed_type_is_relayed_with_payload_as_sent(trio, type_):
     alice, bob, _ = trio
@@ -173,6 +180,7 @@ async def test_bad_envelope_keeps_the_connection_open(trio, frame, ref):
     assert (await bob.recv())["message_id"] == marker["message_id"]
 
 
+@across_networks
 async def test_extra_envelope_fields_are_accepted_and_not_relayed(trio):
     alice, bob, _ = trio
     sent = await alice.send_env("COLLABORATION_REQUEST", {"x": 1}, recipient_id="bob", trace="abc")
@@ -191,6 +199,7 @@ async def test_errors_are_counted_in_metrics(hub, trio):
     assert hub.metrics.errors["unknown_recipient"] == 1
 
 
+@across_networks
 async def test_reputation_frames_are_relayed_directed_and_broadcast(trio):
     """PROTOCOL.md "Reputation reports": a query is directed, its report directed back
     with the same query_id, and an unsolicited report (query_id null) is a broadcast."""

@@ -9,10 +9,8 @@ import json
 import time
 import uuid
 
-import multihub_kit  # noqa: F401  (puts tests/hub on sys.path)
-from hub_testkit import BOUND_TOKEN, SHARED, eventually, hello_payload
+from hubkit import BOUND_TOKEN, SHARED, eventually, hello_payload, hello_raw
 from redis.asyncio import Redis
-from test_hub_hello_rules import hello_raw
 from websockets.asyncio.client import connect as ws_connect
 
 

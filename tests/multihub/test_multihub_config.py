@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hub_testkit import SHARED, _connect, eventually
-from multihub_kit import free_port
+from hubkit import SHARED, connect_to, eventually, free_port
 from redis.asyncio import Redis
 
 from collab_hub.broker import LocalBroker
@@ -95,7 +94,7 @@ async def test_hub_process_starts_and_serves_locally_while_redis_is_down():
         async with asyncio.timeout(5):
             line = (await proc.stdout.readline()).decode()
         assert line.startswith("collab-hub: broker redis redis://127.0.0.1:") and "hub_id=" in line
-        a, b = await _connect(url), await _connect(url)
+        a, b = await connect_to(url), await connect_to(url)
         await a.join("a")
         await b.join("b")
         req = await a.send_env("COLLABORATION_REQUEST", {"request_id": "r"}, recipient_id="b")

@@ -6,8 +6,7 @@ import asyncio
 import logging
 import signal
 
-from hub_testkit import _connect, eventually
-from multihub_kit import TEST_TTL_S, http_get, metric_lines, start_hub_process
+from hubkit import TEST_TTL_S, connect_to, eventually, http_get, metric_lines, start_hub_process
 
 
 async def test_sigkilled_hubs_trainers_leave_within_15_s_and_rejoin_elsewhere(network, connect, redis_url, prefix, tmp_path):
@@ -19,8 +18,8 @@ async def test_sigkilled_hubs_trainers_leave_within_15_s_and_rejoin_elsewhere(ne
         w2 = await connect(h2)
         await w2.join("w2")
         await w1.expect("PEER_JOINED")
-        v1 = await _connect(victim_hub.url)
-        v2 = await _connect(victim_hub.url)
+        v1 = await connect_to(victim_hub.url)
+        v2 = await connect_to(victim_hub.url)
         sync = await v1.join("v1")
         assert sorted(sync["payload"]["active_ais"]) == ["w1", "w2"]
         await v2.join("v2")

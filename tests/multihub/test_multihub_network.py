@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hub_testkit import eventually, hello_payload
-from multihub_kit import TEST_TTL_S, http_get, metric_lines
+from hubkit import TEST_TTL_S, eventually, hello_payload, http_get, metric_lines
 from redis.asyncio import Redis
 
 

@@ -1,10 +1,12 @@
-"""Test kit for several hubs sharing one Redis: a real ``redis-server`` per test
-session (or ``COLLAB_TEST_REDIS_URL``), in-process hubs with their own RedisBroker,
-and real ``python -m collab_hub`` processes.
+"""Hubs for the tests: in-process hubs (one alone, or several sharing a Redis), a
+``redis-server`` of the tests' own, and real ``python -m collab_hub`` processes.
 
-Reuses tests/hub/hub_testkit.py (Trainer, make_config, SHARED, ...): this module puts
-tests/hub on sys.path (tests/hub has no __init__.py, so it cannot be imported as a
-package without shadowing the ``hub`` package).
+- ``make_config(**HubConfig kwargs, limits={...})``: loopback, port 0, ``SHARED`` and
+  the per-id token of ``bound``.
+- ``Network``: several hubs standing in for one ``Hub`` (``connect_to`` picks them in
+  turn), ``broker_config``, ``new_prefix``.
+- ``RedisServer``, ``redis_server_binary``, ``start_hub_process``, ``http_get``,
+  ``metric_lines``.
 """
 
 from __future__ import annotations
@@ -22,14 +24,10 @@ from typing import Any
 
 import pytest
 
-HUB_TESTS = Path(__file__).resolve().parent.parent / "hub"
-if str(HUB_TESTS) not in sys.path:
-    sys.path.insert(0, str(HUB_TESTS))
+from collab_hub.config import BrokerConfig, HubConfig, Limits
+from collab_hub.server import Hub
 
-from hub_testkit import BOUND_TOKEN, SHARED, Trainer, _connect, make_config  # noqa: E402
-
-from collab_hub.config import BrokerConfig  # noqa: E402
-from collab_hub.server import Hub  # noqa: E402
+from .client import BOUND_TOKEN, SHARED
 
 TEST_TTL_S = 3.0  # presence TTL in tests: a dead hub's trainers leave after ~3-4 s
 TEST_RETRY_MAX_S = 0.5
@@ -98,6 +96,17 @@ class RedisServer:
         self.proc = None
 
 
+def make_config(**kwargs: Any) -> HubConfig:
+    limits = kwargs.pop("limits", None)
+    if isinstance(limits, dict):
+        limits = Limits(**limits)
+    kwargs.setdefault("host", "127.0.0.1")
+    kwargs.setdefault("port", 0)
+    kwargs.setdefault("shared_token", SHARED)
+    kwargs.setdefault("tokens", {"bound": BOUND_TOKEN})
+    return HubConfig(**kwargs, **({"limits": limits} if limits is not None else {}))
+
+
 def broker_config(url: str, prefix: str, **over: Any) -> BrokerConfig:
     over.setdefault("presence_ttl_s", TEST_TTL_S)
     over.setdefault("retry_max_s", TEST_RETRY_MAX_S)
@@ -133,12 +142,6 @@ class Network:
             ids.update(hub.joined_ids())
             ids.update(getattr(hub.broker, "_releasing", ()))
         return sorted(ids)
-
-
-async def connect_to(target: Hub | Network | str, token: str | None = SHARED, **kwargs: Any) -> Trainer:
-    if isinstance(target, Network):
-        target = target.pick()
-    return await _connect(target, token, **kwargs)
 
 
 class HubProcess:

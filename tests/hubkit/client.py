@@ -1,12 +1,11 @@
-"""Test kit for the hub suite (imported by conftest and tests): a real hub on an ephemeral loopback port, and real websockets clients.
+"""A test client written from PROTOCOL.md: a real websockets connection plus JSON helpers.
 
-- ``hub``: a started ``collab_hub.server.Hub`` (shared token ``SHARED``, per-id token for
-  ``bound`` = ``BOUND_TOKEN``); its ``url`` is ``ws://127.0.0.1:PORT/``.
-- ``start_hub``: ``await start_hub(**HubConfig kwargs / limits=...)`` for hubs with
-  other settings; every hub started is closed at teardown.
-- ``connect``: ``await connect(hub, token=SHARED)`` -> a ``Trainer`` (a thin client
-  over a websockets connection); ``await trainer.join("alice")`` sends HELLO and
-  returns the TRAINING_SYNC.
+- ``Trainer``: ``await trainer.join("alice")`` sends HELLO and returns the
+  TRAINING_SYNC; ``expect``, ``until``, ``expect_error``, ``closed``.
+- ``connect_to(target, token=SHARED)``: a Trainer on a Hub, a ``servers.Network`` (the
+  next hub of it in turn) or a ``ws://`` URL.
+- ``hello_raw(url, payload)``: one HELLO as is, by plain websockets + json.
+- ``envelope``, ``hello_payload``, ``eventually`` (poll with a deadline, no sleeps).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from collab_hub.config import HubConfig, Limits
 from collab_hub.server import Hub
 
 SHARED = "shared-token-for-tests"
@@ -107,7 +105,11 @@ class Trainer:
         await self.ws.close()
 
 
-async def _connect(target: Hub | str, token: str | None = SHARED, **kwargs: Any) -> Trainer:
+async def connect_to(target: Any, token: str | None = SHARED, **kwargs: Any) -> Trainer:
+    """A Trainer connected to ``target``: a Hub, anything with ``pick()`` (a Network:
+    its next hub), or a URL."""
+    if hasattr(target, "pick"):
+        target = target.pick()
     url = target.url if isinstance(target, Hub) else target
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     kwargs.setdefault("open_timeout", 5)
@@ -117,17 +119,20 @@ async def _connect(target: Hub | str, token: str | None = SHARED, **kwargs: Any)
     return Trainer(ws)
 
 
-def make_config(**kwargs: Any) -> HubConfig:
-    limits = kwargs.pop("limits", None)
-    if isinstance(limits, dict):
-        limits = Limits(**limits)
-    kwargs.setdefault("host", "127.0.0.1")
-    kwargs.setdefault("port", 0)
-    kwargs.setdefault("shared_token", SHARED)
-    kwargs.setdefault("tokens", {"bound": BOUND_TOKEN})
-    return HubConfig(**kwargs, **({"limits": limits} if limits is not None else {}))
-
-
+async def hello_raw(url: str, payload: object, token: str = SHARED) -> tuple[dict, int | None]:
+    """Connect, send one HELLO with ``payload`` as is; return (first frame, close code)."""
+    frame = {"type": "HELLO", "message_id": uuid.uuid4().hex, "recipient_id": None, "timestamp": time.time(), "payload": payload}
+    async with ws_connect(url, additional_headers={"Authorization": f"Bearer {token}"}, compression=None,
+                          max_size=2**20 + 4096, open_timeout=5) as ws:
+        await ws.send(json.dumps(frame))
+        async with asyncio.timeout(5):
+            first = json.loads(await ws.recv())
+            try:
+                while True:
+                    await ws.recv()
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else None
+    return first, code
 
 
 async def eventually(predicate, timeout: float = 5.0, interval: float = 0.01, message: str = "condition") -> None:
