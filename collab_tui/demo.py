@@ -20,7 +20,7 @@ from collab_hub.config import HubConfig
 from collab_hub.server import start_hub
 
 from .bots import FEATURES, BotSpec, BotSwarm
-from .cli import HeadlessPrinter, Setup, _install_signals, apply_flags, build_trainer, log_to_file, run_headless
+from .launch import HeadlessPrinter, Setup, apply_flags, build_trainer, install_signals, log_to_file, run_headless
 from .io.config import TrainerConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
     try:
         if args.headless:
             stop = asyncio.Event()
-            _install_signals(stop)
+            install_signals(stop)
             if args.demo_seconds:
                 asyncio.get_running_loop().call_later(args.demo_seconds, stop.set)
             print(f"demo: hub at {demo.hub.url}, {len(demo.swarm.bots)} simulated peers; you are '{DEMO_ID}'",

@@ -141,7 +141,7 @@ def test_flag_errors_are_one_line(tmp_path, args, needle):
 
 def test_headless_prints_a_bad_delivery_once_and_a_summary():
     from collab_tui import NetworkedKernelTrainer
-    from collab_tui.cli import headless_lines, headless_summary
+    from collab_tui.launch import headless_lines, headless_summary
     from collab_tui.core.components import build_component
 
     t = NetworkedKernelTrainer("A", "networking")
