@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .core import events as ev
-from .core.hardened import make_policy
+from .core.engines import make_policy
 from .core.text import peer_text
 from .core.trainer import NetworkedKernelTrainer
 from .io.config import TrainerConfig, default_state_path

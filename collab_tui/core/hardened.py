@@ -267,18 +267,3 @@ class HardenedPolicy:
         return Decision(False, RULE_FULL,
                         f"at capacity: {ctx.active_sessions} of {ctx.max_active} sessions active",
                         ctx.score, ctx.threshold)
-
-
-def make_policy(name: str, complements: ComplementTable | dict | None = None,
-                settings: HardenedSettings | None = None):
-    """The acceptance policy called ``name`` ("seed", "hardened" or "shared": hardened plus reports)."""
-    if not isinstance(complements, ComplementTable):
-        complements = ComplementTable.from_mapping(complements)
-    if name == "seed":
-        return SeedPolicy(complements)
-    if name == "hardened":
-        return HardenedPolicy(complements, settings)
-    if name == "shared":
-        from .shared import SharedPolicy
-        return SharedPolicy(complements, hardened=settings)
-    raise ValueError(f"reputation policy must be one of {', '.join(map(repr, POLICY_NAMES))}, got {name!r}")

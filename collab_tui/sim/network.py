@@ -21,7 +21,8 @@ import random
 from dataclasses import dataclass, field
 
 from ..core import reports as rp
-from ..core.hardened import RULE_REPROBE as REPROBE, HardenedSettings, make_policy
+from ..core.engines import make_policy
+from ..core.hardened import RULE_REPROBE as REPROBE, HardenedSettings
 from ..core.policy import Decision, RequestContext
 from ..core.trainer import NetworkedKernelTrainer
 from ..io.config import ReputationSettings

@@ -15,16 +15,15 @@ from typing import Any, Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.color import Color
 from textual.screen import Screen
 
 from ..core import events as ev
 from ..io.config import TrainerConfig
 from ..io.config_file import ConfigFile
-from .main_screen import OPERATOR_KEYS, MainScreen
-from .screens.help import KeyHelp
+from . import keys
+from .main_screen import MainScreen
+from .messages import SettingsChanged
 from .themes import DEFAULT_THEME, load_themes, user_theme_dir
-from .widgets.cells import Palette
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class CollabApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "collab-tui"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (state saved)"),
+        keys.QUIT,
         # Like htop and k9s: ctrl+c quits (state saved), instead of Textual's "press ctrl+q" hint.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, system=True),
     ]
@@ -100,6 +99,7 @@ class CollabApp(App[None]):
         if self.handle_signals:
             self._install_signal_handlers()
         self._apply_keymap(self.config.keys)
+        self.set_interval(1.0, self._report_config_error)
         for message, severity in self._startup_notes:
             self.notify(message, severity=severity, timeout=10, markup=False)
         self.runner.subscribe(self._on_runner_events)
@@ -165,40 +165,18 @@ class CollabApp(App[None]):
 
     # ---- keys ------------------------------------------------------------------
     def binding_ids(self) -> set[str]:
-        return {row[0] for row in OPERATOR_KEYS} | {"quit"}
+        return keys.binding_ids()
 
-    def _apply_keymap(self, keys: dict[str, str]) -> None:
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
         known = self.binding_ids()
-        unknown = sorted(set(keys) - known)
+        unknown = sorted(set(keymap) - known)
         if unknown:
             self.notify(f"config [keys]: unknown binding id(s) {', '.join(unknown)} "
                         f"(known: {', '.join(sorted(known))})", severity="warning", timeout=10, markup=False)
-        self.keymap = {k: v for k, v in keys.items() if k in known}
+        self.keymap = {k: v for k, v in keymap.items() if k in known}
         if self.keymap:
             self.set_keymap(self.keymap)
-
-    def key_help(self) -> list[tuple[str, list[KeyHelp]]]:
-        """Every key, from the bindings as remapped by the keymap."""
-        shown = self.key_display
-
-        operator = [KeyHelp(shown(binding_id, key), description, binding_id)
-                    for binding_id, key, _action, description, _footer in OPERATOR_KEYS]
-        operator.append(KeyHelp(shown("quit", "q"), "Quit (state saved)", "quit"))
-        general = [
-            KeyHelp("ctrl+q", "Quit (state saved)", ""),
-            KeyHelp("ctrl+p", "Command palette: themes, save, every action", ""),
-            KeyHelp("tab / shift+tab", "Move between the Requests, Reputation and Components tables", ""),
-            KeyHelp("↑ ↓ pgup pgdn", "Move the selection (the view then holds still)", ""),
-            KeyHelp("home / end", "Newest row (follow new rows again) / oldest row", ""),
-            KeyHelp("mouse", "Click a row to select it; click a column header to sort (again: reverse)", ""),
-            KeyHelp("esc", "Close a dialog; clear the filter", ""),
-        ]
-        return [("Operator", operator), ("Everywhere", general)]
-
-    def key_display(self, binding_id: str, default: str) -> str:
-        """The keys of a binding as people read them (``[`` not ``left_square_bracket``)."""
-        keys = self.keymap.get(binding_id, default)
-        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+        self.main.use_keymap(self.keymap)
 
     # ---- palette ----------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -206,11 +184,11 @@ class CollabApp(App[None]):
             if command.title != "Keys":      # ours below shows every key, as mapped
                 yield command
         main = self.main
-        for binding_id, key, action, description, _footer in OPERATOR_KEYS:
-            if binding_id == "help":
+        for binding in keys.OPERATOR_BINDINGS:
+            if binding.id == "help":
                 continue
-            yield SystemCommand(description, f"key: {self.key_display(binding_id, key)}",
-                                lambda action=action: self.call_later(main.run_action, action))
+            yield SystemCommand(binding.tooltip, f"key: {keys.key_display(self, binding, self.keymap)}",
+                                lambda action=binding.action: self.call_later(main.run_action, action))
         yield SystemCommand("Save config", "Write theme and settings to the config file, and the state",
                             self.action_save)
         yield SystemCommand("Keys", "Show every key (help)", main.action_help)
@@ -233,25 +211,18 @@ class CollabApp(App[None]):
             self.notify(f"Saved config to {path}" + ("; state saved" if saver is not None else ""), markup=False)
 
     # ---- themes and settings -------------------------------------------------------
-    def palette(self) -> Palette:
-        v = self.get_css_variables()
-        muted = _hex(_blend(v.get("foreground"), v.get("background"), 0.45), "#808080")
-        return Palette(success=_hex(v.get("success"), "#4fd18b"), error=_hex(v.get("error"), "#ff5f6d"),
-                       warning=_hex(v.get("warning"), "#f2c14e"), muted=muted,
-                       accent=_hex(v.get("accent"), "#ffb347"))
-
     def watch_theme(self, name: str) -> None:
+        # The screen redraws itself on the theme signal; the app keeps the config in step.
         if not self._collab_ready:
             return
-        self.main.set_palette(self.palette())
-        self.main.rebuild()
         self.config = self.config.with_ui(theme=name)
         path = self.save_config()
         if path is not None:
             self.notify(f"Theme {name} (saved to {path})", timeout=3, markup=False)
 
-    def settings_changed(self) -> None:
-        """After a settings change: keep the config in step (the runner's hook may save it too)."""
+    def on_settings_changed(self, message: SettingsChanged) -> None:
+        """The screen changed the trainer's settings: keep the config in step (the runner's
+        hook saves it through the same ``ConfigFile`` when it has one)."""
         t = self.runner.trainer
         self.config = (self.config.with_reputation(trust_threshold=t.trust_threshold,
                                                    alpha=t.reputation_alpha)
@@ -273,39 +244,17 @@ class CollabApp(App[None]):
         return self.config_file.path
 
     def config_error(self) -> str | None:
-        """A config write that failed, once (the status tick reports it)."""
+        """A config write that failed, once."""
         error = self.config_file.last_error if self.config_file is not None else None
         if error == self._reported_config_error:
             return None
         self._reported_config_error = error
         return error
 
-
-def _hex(value: str | None, default: str) -> str:
-    """A theme colour as a hex string Rich can draw; ``default`` when there is none.
-
-    ANSI themes (ansi-dark, ansi-light, …) name terminal colours ("ansi_green") that have
-    no hex value: cells then use the default palette colour.
-    """
-    if not value:
-        return default
-    try:
-        color = Color.parse(value)
-    except Exception:
-        return default
-    if color.ansi is not None:
-        return default
-    return color.hex
-
-
-def _blend(foreground: str | None, background: str | None, factor: float) -> str | None:
-    try:
-        fg, bg = Color.parse(foreground or ""), Color.parse(background or "")
-    except Exception:
-        return None
-    if fg.ansi is not None or bg.ansi is not None:
-        return None
-    return fg.blend(bg, factor).hex
+    def _report_config_error(self) -> None:
+        error = self.config_error()
+        if error:
+            self.notify(f"config not saved: {error}", severity="error", timeout=6, markup=False)
 
 
 def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,

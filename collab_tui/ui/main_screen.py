@@ -6,7 +6,7 @@ the runner are coalesced (``feed.Dirty``) and applied at most every ``FLUSH_INTE
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from rich.text import Text
 from textual import on
@@ -23,20 +23,19 @@ from ..core.text import peer_text
 from ..core.trainer import CommandError
 from ..io.runner import ConnectionChanged
 from .feed import Dirty
-from .messages import FeedQueued
+from . import keys
+from .messages import FeedQueued, SettingsChanged
 from .screens.choice import ConfirmScreen, DeliveryPicker
 from .screens.details import DetailsScreen
 from .screens.forms import NewRequest, RequestForm, Settings, SettingsForm
 from .screens.help import HelpScreen
+from .themes import theme_palette
 from .widgets.cells import Palette, clock_time, shared
 from .widgets.components import ComponentsTable
 from .widgets.reputation import ReputationTable
 from .widgets.requests import IN_PREFIX, RequestsTable, incoming_row_key
 from .widgets.status import KeyBar, KeyEntry, SettingToast, StatusLine
 from .widgets.table import FeedTable
-
-if TYPE_CHECKING:
-    from .app import CollabApp
 
 #: Batches are drawn at most this often...
 FLUSH_INTERVAL = 0.1
@@ -54,43 +53,9 @@ STEP = 0.05
 #: The filter is applied once typing pauses for this long (not on every key).
 FILTER_DEBOUNCE_S = 0.15
 
-#: (id, default key, description, shown in the footer as)
-OPERATOR_KEYS: list[tuple[str, str, str, str, str | None]] = [
-    # id, key, action, description, footer label
-    ("accept", "a", "accept", "Override the selected received request's verdict to ✓ ACCEPT", "Accept"),
-    ("reject", "r", "reject", "Override the selected received request's verdict to ✗ REJECT", "Reject"),
-    ("mark_good", "g", "mark_good", "Mark the selected component good (on our request: pick the delivery)",
-     "Good"),
-    ("mark_bad", "b", "mark_bad", "Mark the selected component bad (on our request: pick the delivery)", "Bad"),
-    ("unmark", "u", "unmark", "Undo the selected component's mark", None),
-    ("settings", "t", "settings", "Edit threshold, α and hold window", "Settings"),
-    ("threshold_up", "plus", "threshold(0.05)", "Raise the trust threshold by 0.05", None),
-    ("threshold_down", "minus", "threshold(-0.05)", "Lower the trust threshold by 0.05", None),
-    ("alpha_down", "left_square_bracket", "alpha(-0.05)", "Lower reputation α by 0.05", None),
-    ("alpha_up", "right_square_bracket", "alpha(0.05)", "Raise reputation α by 0.05", None),
-    ("reconnect", "ctrl+r", "reconnect", "Retry the hub now (while disconnected)", "Retry"),
-    ("new_request", "n", "new_request", "Send a new collaboration request", "New"),
-    ("details", "enter", "details", "Details of the selected row, with the peer's history", "Details"),
-    ("pause", "p", "pause", "Pause / resume the feed (events queue meanwhile)", "Pause"),
-    ("filter", "slash", "filter", "Filter rows by text (enter keeps it, esc clears)", "Filter"),
-    ("help", "question_mark", "help", "This help", "Help"),
-]
-
-
-#: Which keys the key bar keeps when the terminal is narrow: lower survives longer.
-#: ``?`` and ``q`` always stay; Retry is shown only while the hub link is down.
-KEY_PRIORITY = {"help": 0, "quit": 1, "reconnect": 2, "accept": 3, "reject": 4, "mark_good": 5, "mark_bad": 6,
-                "details": 7, "new_request": 8, "settings": 9, "filter": 10, "pause": 11}
-
-
 class MainScreen(Screen[None]):
-    BINDINGS = [
-        Binding(key, action, footer or description, show=False, id=binding_id, tooltip=description)
-        for binding_id, key, action, description, footer in OPERATOR_KEYS
-    ]
+    BINDINGS = keys.OPERATOR_BINDINGS
     AUTO_FOCUS = "#requests"
-
-    app: "CollabApp"
 
     def __init__(self, runner: Any, clock) -> None:
         super().__init__()
@@ -121,6 +86,9 @@ class MainScreen(Screen[None]):
         self._filter_typed = ""
         self.key_bar = KeyBar(id="keys")
         self.setting_toast = SettingToast(id="setting-toast")
+        #: The config's ``[keys]`` remaps, as the app applied them (the key bar and help show them).
+        self.keymap: dict[str, str] = {}
+        self.palette = Palette()
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -137,14 +105,30 @@ class MainScreen(Screen[None]):
         self.requests.border_title = "Requests"
         self.reputation.border_title = "Reputation"
         self.components.border_title = "Components received"
-        self.set_palette(self.app.palette())
+        self.set_palette(theme_palette(self.app.get_css_variables()))
         self.rebuild()
         self.update_key_bar()
         self.set_interval(1.0, self.tick)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """The app's theme changed: draw every table in its colours."""
+        self.set_palette(theme_palette(self.app.get_css_variables()))
+        self.rebuild()
 
     def set_palette(self, palette: Palette) -> None:
+        self.palette = palette
         for widget in (self.requests, self.reputation, self.components, self.status_line):
             widget.palette = palette
+
+    def use_keymap(self, keymap: dict[str, str]) -> None:
+        """The app applied the config's ``[keys]`` remaps: show them in the key bar and help."""
+        self.keymap = dict(keymap)
+        if self.is_mounted:
+            self.update_key_bar()
+
+    def key_display(self, binding: Binding) -> str:
+        return keys.key_display(self.app, binding, self.keymap)
 
     def rebuild(self) -> None:
         """Redraw every table from the trainer's state (start, theme change, filter)."""
@@ -279,22 +263,19 @@ class MainScreen(Screen[None]):
         self.reputation.tick()
         self.status_line.redraw()
         self.update_key_bar()
-        error = self.app.config_error()
-        if error:
-            self._fail(f"config not saved: {error}")
 
     def update_key_bar(self) -> None:
         """The key bar's entries, as currently mapped (Retry only while the link is down)."""
-        keymap = getattr(self.app, "keymap", {})
         linked = self.runner.status.state in ("connected", "connecting")
         entries = []
-        for binding_id, key, action, _description, footer in [*OPERATOR_KEYS, ("quit", "q", "quit", "", "Quit")]:
-            if footer is None or (binding_id == "reconnect" and linked):
+        for binding in [*keys.OPERATOR_BINDINGS, keys.QUIT]:
+            binding_id = binding.id or ""
+            if binding_id not in keys.KEY_BAR_PRIORITY or (binding_id == "reconnect" and linked):
                 continue
-            first = keymap.get(binding_id, key).split(",")[0].strip()
-            target = "app.quit" if binding_id == "quit" else f"screen.{action}"
-            entries.append(KeyEntry(binding_id, self.app.get_key_display(Binding(first, "")), footer, target,
-                                    KEY_PRIORITY.get(binding_id, 99)))
+            first = keys.keys_of(binding, self.keymap).split(",")[0].strip()
+            target = "app.quit" if binding is keys.QUIT else f"screen.{binding.action}"
+            entries.append(KeyEntry(binding_id, self.app.get_key_display(Binding(first, "")), binding.description,
+                                    target, keys.KEY_BAR_PRIORITY[binding_id]))
         if entries != self.key_bar.entries:
             self.key_bar.set_entries(entries)
 
@@ -459,7 +440,7 @@ class MainScreen(Screen[None]):
         except CommandError as exc:
             self._fail(str(exc))
             return False
-        self.app.settings_changed()
+        self.post_message(SettingsChanged())
         # Every bar's threshold mark moves: drawn by the next batch, which starts now
         # (in slices, so a burst of key presses never queues behind the redraw).
         self.dirty.all_peers = True
@@ -683,7 +664,7 @@ class MainScreen(Screen[None]):
             self._active.focus()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.app.key_help()))
+        self.app.push_screen(HelpScreen(keys.key_help(self.key_display)))
 
 
 class _Work:

@@ -14,3 +14,10 @@ class FeedQueued(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FeedQueued)
+
+
+class SettingsChanged(Message):
+    """The operator changed the trainer's settings (threshold, α, hold window) on the screen.
+
+    The app handles it: it is the one place that keeps the config (and its file) in step.
+    """

@@ -27,6 +27,8 @@ from typing import Any, Iterable
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from .widgets.cells import Palette
+
 DEFAULT_THEME = "collab-dark"
 COLOUR_FIELDS = ("primary", "secondary", "accent", "warning", "error", "success",
                  "foreground", "background", "surface", "panel", "boost")
@@ -142,3 +144,38 @@ def load_themes(extra_dirs: Iterable[Path] = ()) -> ThemeLoad:
             continue
         themes[theme.name] = theme
     return ThemeLoad(list(themes.values()), problems)
+
+
+def theme_palette(variables: dict[str, str]) -> Palette:
+    """The colours the tables draw with, from a theme's CSS variables (``App.get_css_variables``)."""
+    muted = _hex(_blend(variables.get("foreground"), variables.get("background"), 0.45), "#808080")
+    return Palette(success=_hex(variables.get("success"), "#4fd18b"), error=_hex(variables.get("error"), "#ff5f6d"),
+                   warning=_hex(variables.get("warning"), "#f2c14e"), muted=muted,
+                   accent=_hex(variables.get("accent"), "#ffb347"))
+
+
+def _hex(value: str | None, default: str) -> str:
+    """A theme colour as a hex string Rich can draw; ``default`` when there is none.
+
+    ANSI themes (ansi-dark, ansi-light, …) name terminal colours ("ansi_green") that have
+    no hex value: cells then use the default palette colour.
+    """
+    if not value:
+        return default
+    try:
+        color = Color.parse(value)
+    except Exception:
+        return default
+    if color.ansi is not None:
+        return default
+    return color.hex
+
+
+def _blend(foreground: str | None, background: str | None, factor: float) -> str | None:
+    try:
+        fg, bg = Color.parse(foreground or ""), Color.parse(background or "")
+    except Exception:
+        return None
+    if fg.ansi is not None or bg.ansi is not None:
+        return None
+    return fg.blend(bg, factor).hex

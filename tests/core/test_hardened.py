@@ -4,9 +4,8 @@ import math
 import pytest
 
 from collab_tui import NetworkedKernelTrainer
-from collab_tui.core.hardened import (
-    HardenedPolicy, HardenedSettings, make_policy, wilson_bounds,
-)
+from collab_tui.core.engines import make_policy
+from collab_tui.core.hardened import HardenedPolicy, HardenedSettings, wilson_bounds
 from collab_tui.core.policy import DEADLINE_MISSED, SeedPolicy
 from collab_tui.core.sessions import CollaborationSession
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collab_tui.bots import BotSpec, BotSwarm
-from collab_tui.core.hardened import make_policy
+from collab_tui.core.engines import make_policy
 
 from .conftest import TOKEN, wait_until
 

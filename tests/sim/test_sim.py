@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from collab_tui import NetworkedKernelTrainer
-from collab_tui.core.hardened import make_policy
+from collab_tui.core.engines import make_policy
 from collab_tui.sim import cli
 from collab_tui.sim.behaviours import RIDER, WHITEWASHER, rider_can_afford_failure
 from collab_tui.sim.network import Scenario, run

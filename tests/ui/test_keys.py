@@ -387,3 +387,40 @@ async def test_ctrl_q_quits_too(make_app, clock):
         await started(pilot, clock)
         await pilot.press("ctrl+q")
         await settle(pilot, lambda: app.runner.stopped.is_set())
+
+
+async def test_a_remap_shows_in_help_palette_and_key_bar_alike(make_app, clock):
+    """Keys are declared once (ui/keys.py): the help screen, the palette and the key bar all
+    follow a [keys] remap, and every operator binding appears in each."""
+    from collab_tui.ui import keys
+
+    app = make_app(config=TrainerConfig(keys={"accept": "A", "new_request": "N"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        bar = {e.binding_id: e.key for e in app.main.key_bar.entries}
+        assert bar["accept"] == "A" and bar["new_request"] == "N" and bar["reject"] == "r"
+        palette = {c.title: c.help for c in app.get_system_commands(app.main)}
+        for binding in keys.OPERATOR_BINDINGS:
+            if binding.id != "help":
+                assert binding.tooltip in palette, binding.id
+        assert palette[keys.OPERATOR_BINDINGS[0].tooltip] == "key: A"
+        await pilot.press("question_mark")
+        rows = {row.binding_id: row for _title, section in app.screen.sections for row in section}
+        assert {b.id for b in keys.OPERATOR_BINDINGS} <= set(rows)
+        assert rows["new_request"].keys == "N" and rows["quit"].keys == "q"
+        assert rows["accept"].description == keys.OPERATOR_BINDINGS[0].tooltip
+
+
+async def test_a_settings_change_reaches_the_app_as_a_message(make_app, clock, tmp_path):
+    """The screen posts SettingsChanged; the app (never the screen) keeps the config in step."""
+    from collab_tui.ui.messages import SettingsChanged
+
+    seen: list[SettingsChanged] = []
+    app = make_app(config=TrainerConfig(), config_path=tmp_path / "config.toml")
+    async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(m) if isinstance(m, SettingsChanged)
+                            else None) as pilot:
+        await started(pilot, clock)
+        await pilot.press("right_square_bracket")
+        await settle(pilot, lambda: app.config.reputation.alpha == 0.35)
+        assert seen
+    assert tomllib.loads((tmp_path / "config.toml").read_text())["reputation"]["alpha"] == 0.35

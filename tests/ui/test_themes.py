@@ -97,7 +97,7 @@ async def test_every_available_theme_can_be_chosen_from_the_palette(make_app, cl
             app.theme = name
             await pilot.pause()
             assert app.theme == name
-            palette = app.palette()
+            palette = app.main.palette
             for colour in (palette.success, palette.error, palette.warning, palette.muted, palette.accent):
                 Style.parse(colour)  # raises if Rich cannot draw it
         assert app.main.requests.row_count > 0  # the tables were rebuilt under every theme
