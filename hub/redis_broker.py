@@ -49,14 +49,13 @@ import asyncio
 import logging
 import random
 import secrets
-import struct
 import urllib.parse
 from typing import Any
 
-import msgspec
-
+from . import lua
 from .broker import REDIS_MISSING, Broker, BrokerStatus, Mailbox
 from .protocol import Frame, PeerInfo, fold
+from .redis_codec import batch_sender, batches, decode_peer, encode_peer, pack, presence_event, unpack
 
 try:
     from redis.asyncio import BlockingConnectionPool, Redis
@@ -76,139 +75,6 @@ MAX_PUBLISH_BYTES = 1 << 20  # one PUBLISH carries at most about this much
 SWEEP_LIMIT = 1000  # expired claims removed per sweep call
 POOL_SIZE = 16  # command connections per hub (plus one for pub/sub)
 
-_RECORD = struct.Struct("!HBI")  # len(id), len(type), len(data)
-_peer_decoder = msgspec.json.Decoder(PeerInfo)
-_encode = msgspec.json.Encoder().encode
-
-_LUA_NOW = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
-
-# KEYS: owner, info, expiry, seq.  ARGV: hub, id, info_json, ttl_ms, presence channel
-_CLAIM = _LUA_NOW + """
-local now = now_ms()
-local owner = redis.call('HGET', KEYS[1], ARGV[2])
-if owner then
-  local exp = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[2]) or '0')
-  if exp > now and owner ~= ARGV[1] then return {0, 0} end
-  local s = redis.call('INCR', KEYS[4])
-  redis.call('PUBLISH', ARGV[5], s .. '|L|' .. owner .. '|' .. ARGV[2])
-end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[2])
-local s = redis.call('INCR', KEYS[4])
-redis.call('PUBLISH', ARGV[5], s .. '|J|' .. ARGV[1] .. '|' .. ARGV[3])
-return {1, s}
-"""
-
-# KEYS: owner, info, expiry, seq.  ARGV: hub, ttl_ms, presence channel, then id, info_json pairs.
-# Extends this hub's claims, re-claims ids that expired and were swept, returns the
-# ids now held by another hub.
-_REFRESH = _LUA_NOW + """
-local now = now_ms()
-local ttl = tonumber(ARGV[2])
-local lost = {}
-for i = 4, #ARGV, 2 do
-  local id = ARGV[i]
-  local owner = redis.call('HGET', KEYS[1], id)
-  if owner == ARGV[1] then
-    redis.call('ZADD', KEYS[3], now + ttl, id)
-  else
-    local free = not owner
-    if owner then
-      local exp = tonumber(redis.call('ZSCORE', KEYS[3], id) or '0')
-      if exp <= now then
-        local s = redis.call('INCR', KEYS[4])
-        redis.call('PUBLISH', ARGV[3], s .. '|L|' .. owner .. '|' .. id)
-        free = true
-      end
-    end
-    if free then
-      redis.call('HSET', KEYS[1], id, ARGV[1])
-      redis.call('HSET', KEYS[2], id, ARGV[i + 1])
-      redis.call('ZADD', KEYS[3], now + ttl, id)
-      local s = redis.call('INCR', KEYS[4])
-      redis.call('PUBLISH', ARGV[3], s .. '|J|' .. ARGV[1] .. '|' .. ARGV[i + 1])
-    else
-      table.insert(lost, id)
-    end
-  end
-end
-return lost
-"""
-
-# KEYS: owner, info, expiry, seq.  ARGV: presence channel, limit
-_SWEEP = _LUA_NOW + """
-local now = now_ms()
-local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  local owner = redis.call('HGET', KEYS[1], id) or '?'
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('ZREM', KEYS[3], id)
-  local s = redis.call('INCR', KEYS[4])
-  redis.call('PUBLISH', ARGV[1], s .. '|L|' .. owner .. '|' .. id)
-end
-return #ids
-"""
-
-# KEYS: owner, info, expiry, seq.  ARGV: hub, presence channel, ids...
-_RELEASE = """
-local n = 0
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  if redis.call('HGET', KEYS[1], id) == ARGV[1] then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
-    local s = redis.call('INCR', KEYS[4])
-    redis.call('PUBLISH', ARGV[2], s .. '|L|' .. ARGV[1] .. '|' .. id)
-    n = n + 1
-  end
-end
-return n
-"""
-
-# KEYS: owner, info, expiry, seq.  ARGV: hub, presence channel, comma-separated ids.
-# After a resync: "these are all the trainers joined through this hub".
-_HUB_SYNC = """
-local s = redis.call('INCR', KEYS[4])
-redis.call('PUBLISH', ARGV[2], s .. '|S|' .. ARGV[1] .. '|' .. ARGV[3])
-return s
-"""
-
-# KEYS: owner, info, expiry, seq -> {seq, now, id, owner, info, expiry, ...}
-_SNAPSHOT = _LUA_NOW + """
-local now = now_ms()
-local out = {tonumber(redis.call('GET', KEYS[4]) or '0'), now}
-local owners = redis.call('HGETALL', KEYS[1])
-for i = 1, #owners, 2 do
-  local id = owners[i]
-  local info = redis.call('HGET', KEYS[2], id)
-  if info then
-    table.insert(out, id)
-    table.insert(out, owners[i + 1])
-    table.insert(out, info)
-    table.insert(out, tonumber(redis.call('ZSCORE', KEYS[3], id) or '0'))
-  end
-end
-return out
-"""
-
-# KEYS: owner, expiry.  ARGV: id -> the hub holding a live claim on it, or nil
-_LOOKUP = _LUA_NOW + """
-local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if not owner then return false end
-local exp = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0')
-if exp <= now_ms() then return false end
-return owner
-"""
-
-
 def redact_url(url: str) -> str:
     """The URL without its password (for logs and /metrics)."""
     try:
@@ -220,26 +86,6 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
-def _pack(name: str, frame: Frame) -> bytes:
-    n, t = name.encode(), frame.type.encode()
-    return _RECORD.pack(len(n), len(t), len(frame.data)) + n + t + frame.data
-
-
-def _unpack(data: bytes, start: int):
-    """Yield (name, Frame) records from a published batch."""
-    view, size, end = memoryview(data), _RECORD.size, len(data)
-    i = start
-    while i < end:
-        ln, lt, ld = _RECORD.unpack_from(view, i)
-        i += size
-        name = bytes(view[i:i + ln]).decode()
-        i += ln
-        type_ = bytes(view[i:i + lt]).decode()
-        i += lt
-        yield name, Frame(type_, bytes(view[i:i + ld]))
-        i += ld
 
 
 class RedisBroker(Broker):
@@ -318,7 +164,7 @@ class RedisBroker(Broker):
         if client is not None and self._local and self.up:
             try:  # normally empty: the hub has let every trainer leave
                 async with asyncio.timeout(1.0):
-                    await self._run(_RELEASE, [self.hub_id, self._ch_presence, *self._local])
+                    await self._run(lua.RELEASE, [self.hub_id, self._ch_presence, *self._local])
             except (TimeoutError, RedisError, OSError):
                 pass
         await _cancel_all(self._tasks)
@@ -337,7 +183,7 @@ class RedisBroker(Broker):
         claimed = False
         if self.up:
             try:
-                ok, seq = await self._run(_CLAIM, [self.hub_id, ai_id, _encode(peer), self._ttl_ms, self._ch_presence])
+                ok, seq = await self._run(lua.CLAIM, [self.hub_id, ai_id, encode_peer(peer), self._ttl_ms, self._ch_presence])
                 claimed = True
             except (RedisError, OSError) as exc:
                 log.warning("redis broker: claim of %r failed (%s); admitting it locally until Redis answers", ai_id, exc)
@@ -368,7 +214,7 @@ class RedisBroker(Broker):
         if self.up:
             # Release first, then tell local trainers: once anyone hears PEER_LEFT,
             # the id may rejoin through any hub.
-            fut = asyncio.ensure_future(self._run(_RELEASE, [self.hub_id, self._ch_presence, ai_id]))
+            fut = asyncio.ensure_future(self._run(lua.RELEASE, [self.hub_id, self._ch_presence, ai_id]))
             self._releasing[ai_id] = fut
             try:
                 await asyncio.shield(fut)
@@ -405,7 +251,7 @@ class RedisBroker(Broker):
         else:
             # Not (yet) in the mirror: its join event may still be on its way.
             try:
-                found = await self._run(_LOOKUP, [recipient_id], keys=[self._keys[0], self._keys[2]])
+                found = await self._run(lua.LOOKUP, [recipient_id], keys=[self._keys[0], self._keys[2]])
             except (RedisError, OSError):
                 return False
             if not found:
@@ -413,7 +259,7 @@ class RedisBroker(Broker):
             owner = found.decode() if isinstance(found, bytes) else str(found)
             if owner == self.hub_id:
                 return False
-        return self._enqueue(self._hub_channel(owner), _pack(recipient_id, frame))
+        return self._enqueue(self._hub_channel(owner), pack(recipient_id, frame))
 
     async def broadcast(self, sender_id: str, frame: Frame) -> int:
         sender_id = fold(sender_id)
@@ -423,7 +269,7 @@ class RedisBroker(Broker):
                 mailbox.put(frame)
                 n += 1
         if self.up:
-            self._enqueue(self._ch_broadcast, _pack(sender_id, frame))
+            self._enqueue(self._ch_broadcast, pack(sender_id, frame))
         return n
 
     def __len__(self) -> int:
@@ -462,19 +308,10 @@ class RedisBroker(Broker):
     async def _flush(self, client: Redis) -> None:
         batch, n = self._outbox, self._outbox_frames
         self._outbox, self._outbox_frames = {}, 0
-        header = self.hub_id.encode() + b"\n"
         pipe = client.pipeline(transaction=False)
         for channel, records in batch.items():
-            chunk: list[bytes] = []
-            size = 0
-            for rec in records:
-                chunk.append(rec)
-                size += len(rec)
-                if size >= MAX_PUBLISH_BYTES:
-                    pipe.publish(channel, header + b"".join(chunk))
-                    chunk, size = [], 0
-            if chunk:
-                pipe.publish(channel, header + b"".join(chunk))
+            for message in batches(self.hub_id, records, MAX_PUBLISH_BYTES):
+                pipe.publish(channel, message)
         try:
             await pipe.execute()
         except BaseException:
@@ -501,8 +338,7 @@ class RedisBroker(Broker):
                 log.exception("redis broker: could not handle a message on %r", channel)
 
     def _on_presence(self, data: bytes) -> None:
-        seq_s, kind, owner, rest = data.decode().split("|", 3)
-        seq = int(seq_s)
+        seq, kind, owner, rest = presence_event(data)
         if seq <= self._applied_seq:
             return  # already in the snapshot of the last resync
         self._applied_seq = seq
@@ -511,7 +347,7 @@ class RedisBroker(Broker):
         if owner == self.hub_id:
             return  # our own claims and releases: local listeners heard them already
         if kind == "J":
-            peer = _peer_decoder.decode(rest)
+            peer = decode_peer(rest)
             ai_id = fold(peer.ai_id)
             local = self._local.get(ai_id)
             prev = self._remote.get(ai_id)
@@ -543,19 +379,18 @@ class RedisBroker(Broker):
                     listener.peer_left(prev[1].ai_id)
 
     def _on_broadcast(self, data: bytes) -> None:
-        nl = data.index(b"\n")
-        if data[:nl].decode() == self.hub_id:
+        hub_id, start = batch_sender(data)
+        if hub_id == self.hub_id:
             return  # our own broadcast: delivered locally already
         local = self._local
-        for sender_id, frame in _unpack(data, nl + 1):
+        for sender_id, frame in unpack(data, start):
             self.frames_received += 1
             for ai_id, (mailbox, _) in list(local.items()):
                 if ai_id != sender_id:
                     mailbox.put(frame)
 
     def _on_directed(self, data: bytes) -> None:
-        nl = data.index(b"\n")
-        for recipient_id, frame in _unpack(data, nl + 1):
+        for recipient_id, frame in unpack(data, batch_sender(data)[1]):
             self.frames_received += 1
             entry = self._local.get(recipient_id)
             if entry is not None:  # else it left meanwhile: the frame is dropped
@@ -621,7 +456,7 @@ class RedisBroker(Broker):
                 )
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._ch_presence, self._ch_broadcast, self._ch_hub)
-                self._scripts = {src: client.register_script(src) for src in (_CLAIM, _REFRESH, _SWEEP, _RELEASE, _SNAPSHOT, _LOOKUP, _HUB_SYNC)}
+                self._scripts = {src: client.register_script(src) for src in lua.ALL}
                 self._client = client
                 await self._resync()
                 self._set_up(was_up)
@@ -673,7 +508,7 @@ class RedisBroker(Broker):
             if loop.time() >= next_refresh:
                 next_refresh = loop.time() + self._refresh_s
                 await self._refresh()
-            await self._run(_SWEEP, [self._ch_presence, SWEEP_LIMIT])
+            await self._run(lua.SWEEP, [self._ch_presence, SWEEP_LIMIT])
             if self._unconfirmed:
                 self._expire_unconfirmed(loop.time())
 
@@ -694,8 +529,8 @@ class RedisBroker(Broker):
         held = dict(self._local)
         for ai_id, (_, peer) in held.items():
             args.append(ai_id)
-            args.append(_encode(peer))
-        lost = await self._run(_REFRESH, args)
+            args.append(encode_peer(peer))
+        lost = await self._run(lua.REFRESH, args)
         for raw in lost or ():
             ai_id = raw.decode() if isinstance(raw, bytes) else str(raw)
             entry = self._local.get(ai_id)
@@ -706,7 +541,7 @@ class RedisBroker(Broker):
         """After (re)connecting: claim our trainers' ids, release ids of trainers that
         left while Redis was unreachable, and bring the mirror in line with Redis."""
         await self._refresh()
-        reply = await self._run(_SNAPSHOT, [])
+        reply = await self._run(lua.SNAPSHOT, [])
         seq, now = int(reply[0]), int(reply[1])
         remote: dict[str, tuple[str, PeerInfo]] = {}
         stale_own: list[str] = []
@@ -718,10 +553,10 @@ class RedisBroker(Broker):
                 if ai_id not in self._local:
                     stale_own.append(ai_id)
             elif expiry > now and ai_id not in self._local:
-                remote[ai_id] = (owner, _peer_decoder.decode(reply[i + 2]))
+                remote[ai_id] = (owner, decode_peer(reply[i + 2]))
         if stale_own:
-            await self._run(_RELEASE, [self.hub_id, self._ch_presence, *stale_own])
-        await self._run(_HUB_SYNC, [self.hub_id, self._ch_presence, ",".join(self._local)])
+            await self._run(lua.RELEASE, [self.hub_id, self._ch_presence, *stale_own])
+        await self._run(lua.HUB_SYNC, [self.hub_id, self._ch_presence, ",".join(self._local)])
         old = self._remote
         self._applied_seq = seq
         grace_until = asyncio.get_running_loop().time() + self.presence_ttl_s

@@ -46,6 +46,8 @@ def test_wheel_holds_every_package_themes_and_stylesheet(wheel):
     for theme in (ROOT / "themes").glob("*.toml"):
         assert f"collab_tui/themes/{theme.name}" in names
     assert "collab_tui/ui/app.tcss" in names
+    for script in (ROOT / "hub" / "lua").glob("*.lua"):
+        assert f"collab_hub/lua/{script.name}" in names, f"{script.name} is not shipped"
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"collab_hub", "collab_tui"}, f"top-level names installed: {sorted(tops)}"  # no bare "hub"
     entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
@@ -58,7 +60,8 @@ def test_installed_package_finds_its_themes_outside_the_source_tree(tmp_path):
     code = ("import collab_tui.ui.themes as t, collab_tui.ui.app as a, pathlib;"
             "names = sorted(p.name for p in t.shipped_theme_files());"
             "print(names);"
-            "assert (pathlib.Path(a.__file__).parent / 'app.tcss').exists()")
+            "assert (pathlib.Path(a.__file__).parent / 'app.tcss').exists();"
+            "import collab_hub.lua as lua; assert 'redis.call' in lua.CLAIM and 'now_ms()' in lua.CLAIM")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     for name in ("collab-dark.toml", "collab-light.toml", "collab-high-contrast.toml"):

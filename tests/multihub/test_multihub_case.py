@@ -10,6 +10,7 @@ import time
 import uuid
 
 from hubkit import BOUND_TOKEN, SHARED, eventually, hello_payload, hello_raw
+from hubkit.raw import HUB_FRAME_MAX, caps, join, open_ws, recv_json
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect as ws_connect
 
@@ -94,8 +95,6 @@ async def test_concurrent_claims_in_different_cases_admit_exactly_one(network):
 
 
 async def test_training_sync_across_hubs_is_split_into_frames_of_at_most_256_kib(network):
-    from test_hub_attacks import HUB_FRAME_MAX, caps, join, open_ws, recv_json
-
     n = 120
     limits = {"max_connections_per_credential": n + 10, "max_unjoined_per_credential": n + 10}
     h1, h2 = await network(2, limits=limits)
