@@ -13,27 +13,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import protocol as p
+from .admission import Admission, RefusalLog
+from .broker import Broker
 from .protocol import CloseCode, ErrorCode, Frame, FrameError, HelloError, PeerInfo, fold
-from .session import TRIM_AFTER_BYTES, Session
-
-if TYPE_CHECKING:
-    from .server import Hub
+from .session import TRIM_AFTER_BYTES, QueueOwner, Session
 
 log = logging.getLogger("collab_hub")
 
 FLOOD_EPISODE_GAP_S = 1.0  # a flood episode ends after this long with no refused frame
 
 
+class Served(QueueOwner, Protocol):
+    """What the handler needs from its hub (``server.Hub``)."""
+
+    broker: Broker
+    admission: Admission
+    refusals: RefusalLog
+    sessions: set[Session]
+    local: dict[str, Session]  # folded id -> session
+
+    async def leave(self, s: Session) -> None: ...
+
+    def schedule_trim(self) -> None: ...
+
+
 class Handler:
     """Serves every connection of one hub (``handle`` is websockets' handler)."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Served) -> None:
         self.hub = hub
         self.limits = hub.config.limits
         self.metrics = hub.metrics

@@ -15,24 +15,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from .admission import Credential
-from .config import Limits
+from .config import HubConfig, Limits
+from .metrics import HubMetrics
 from .protocol import CloseCode, Frame, PeerInfo
-
-if TYPE_CHECKING:
-    from .server import Hub
 
 log = logging.getLogger("collab_hub")
 
 OPEN = State.OPEN
 WRITE_LIMIT = 2**15  # websockets write buffer high-water mark (bytes) per connection
 TRIM_AFTER_BYTES = 1 << 20  # dropping at least this many queued bytes returns free memory to the OS
+
+
+class QueueOwner(Protocol):
+    """What a Session needs from its hub (``server.Hub``): the hub-wide queue budget,
+    closing, counters."""
+
+    config: HubConfig
+    metrics: HubMetrics
+    queued_bytes: int
+    queued: set[Session]
+
+    def too_slow(self, s: Session, why: str) -> None: ...
+
+    def make_room(self, size: int, requester: Session) -> bool: ...
+
+    def close_session(self, s: Session, code: CloseCode, reason: str, note: str | None = None) -> None: ...
 
 
 class Session:
@@ -44,7 +58,7 @@ class Session:
         "__weakref__",
     )
 
-    def __init__(self, hub: Hub, ws: ServerConnection, credential: Credential, now: float) -> None:
+    def __init__(self, hub: QueueOwner, ws: ServerConnection, credential: Credential, now: float) -> None:
         self.hub = hub
         self.ws = ws
         addr = ws.remote_address
