@@ -246,3 +246,22 @@ def test_the_wait_for_answers_never_runs_past_the_hold_window():
     record = next(e for e in t.tick(due) if isinstance(e, DecisionMade)).incoming
     assert record.received_at == 10.0 and record.hold_until == pytest.approx(10.1)   # from arrival, not decision
     assert record.status == "held"
+
+
+@pytest.mark.parametrize("liars, praised, accused", [
+    ("collude", {"malicious-2"}, {"honest-1", "X"}),
+    ("badmouth", set(), {"honest-1", "X"}),
+    ("ballot", {"malicious-2"}, set()),
+    ("none", set(), {"X"}),                      # the truth: it saw X fail once
+])
+def test_malicious_bots_lie_as_told(liars, praised, accused):
+    from collab_tui.bots import LyingTrainer
+    t = LyingTrainer("malicious-1", liars=liars, accomplice=lambda p: p.startswith("malicious-"))
+    t.handle(frame(wire.TRAINING_SYNC, "hub", {"active_ais": ["honest-1", "malicious-2", "X", "asker"]}), 0.0)
+    t._update_reputation("X", False, now=1.0)
+    out = t.handle(frame(rp.REPUTATION_QUERY, "asker", {"query_id": "q", "subjects": None}, "malicious-1"), 2.0)
+    observations = sends(out)[0].payload["observations"]
+    rp.parse_report({"query_id": "q", "observations": observations})        # well-formed lies
+    assert {o["subject"] for o in observations if o["successes"] > o["failures"]} == praised
+    assert {o["subject"] for o in observations if o["failures"] > o["successes"]} == accused
+    assert "asker" not in {o["subject"] for o in observations}
