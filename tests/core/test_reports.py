@@ -79,6 +79,7 @@ def test_an_unknown_peer_waits_for_answers_then_reports_decide():
     d = made[0].incoming.decision
     assert not d.accept and d.rule == "reports"
     assert d.reason.startswith("reports: 0 ✓ / 6 ✗ from 2 reporters (accuracy ≥ 1.00)")
+    assert "✗ REJECT — reports: 0 ✓ / 6 ✗ from 2 reporters" in made[0].describe()     # the headless line
     assert sends(out, wire.COLLABORATION_RESPONSE)[0].payload["accepted"] is False
 
 
