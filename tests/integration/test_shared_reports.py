@@ -23,9 +23,14 @@ async def test_a_trainer_refuses_a_cheat_it_never_met_and_still_accepts_honest_p
                                      and b.runner.trainer.book.records[cheat.ai_id].failures == 1 for b in honest),
                          what="three failed collaborations with the cheat")
 
+        # a peer that never answers queries: a decision that asked it goes ahead after the bounded wait
+        mute, _ = await make_runner("mute", url=hub.url, start=False)
+        mute.encode_outgoing = lambda m: None if m.type == "REPUTATION_REPORT" else m.encode()
+        await mute.start()
+        await wait_until(lambda: mute.trainer.joined, what="mute to join")
         me, rec = await make_runner("me", url=hub.url, policy=make_policy("shared"),
                                     trusted_reporters=[b.ai_id for b in honest])
-        await wait_until(lambda: everyone <= me.trainer.online, what="me to see the bots")
+        await wait_until(lambda: everyone | {"mute"} <= me.trainer.online, what="me to see the bots")
         assert cheat.ai_id not in me.trainer.reputation            # never met
 
         cheat.runner.send_request("code_review", "sandbox", 5.0, recipient="me")
@@ -47,6 +52,8 @@ async def test_a_trainer_refuses_a_cheat_it_never_met_and_still_accepts_honest_p
         for e in rec.of("DecisionMade"):
             if e.incoming.initiator != cheat.ai_id:
                 assert e.incoming.decision.accept, e.incoming.decision.reason
+        asked = [e for e in rec.of("ReportsAwaited") if e.peer in {b.ai_id for b in honest}]
+        assert asked and all("mute" in e.reporters for e in asked)          # decided by tick, after the wait
         await wait_until(lambda: all(b.runner.trainer.reputation.get("me") == 0.65 for b in honest),
                          what="the honest peers to receive our components")
     finally:
