@@ -199,7 +199,7 @@ class ReportsAwaited(Event):
     due_at: float
 
     def describe(self) -> str:
-        return (f"request {self.request_id[:8]} from {self.peer}: asked {len(self.reporters)} reporter(s) "
+        return (f"request {_t(self.request_id[:8])} from {_t(self.peer, 64)}: asked {len(self.reporters)} reporter(s) "
                 f"what they saw of it before deciding")
 
 
