@@ -27,7 +27,8 @@ full ``EVIDENCE_CAP`` from the start.
 
 Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_subject``
 reporters per subject (oldest dropped first), at most ``max_reporters`` reporters (the
-least recently heard dropped first, pinned ones kept); one claim weighs at most
+least recently heard dropped first, pinned ones kept), at most ``max_reports`` reports in all
+(the oldest of the least recently heard reporters dropped first); one claim weighs at most
 ``EVIDENCE_CAP`` however many outcomes it claims.
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Callable, Container, Iterable, Sequence
 MAX_SUBJECTS_PER_REPORTER = 256
 MAX_REPORTERS_PER_SUBJECT = 64
 MAX_REPORTERS = 1024
+MAX_REPORTS = 32_768          # reports kept in all (a few MB at most)
 FORGET = 0.97
 RANK_EVERY_S = 10.0
 EVIDENCE_CAP = 3.0        # the most one claim can weigh: a likelihood ratio of ~20
@@ -151,7 +153,7 @@ class WitnessBook:
     def __init__(self, our_id: str, *, trusted: Iterable[str] = (), floor: float = 0.5,
                  max_subjects: int = MAX_SUBJECTS_PER_REPORTER,
                  max_reporters_per_subject: int = MAX_REPORTERS_PER_SUBJECT,
-                 max_reporters: int = MAX_REPORTERS,
+                 max_reporters: int = MAX_REPORTERS, max_reports: int = MAX_REPORTS,
                  forget: float = FORGET, collaborator_score: Callable[[str], float | None] | None = None,
                  own_counts: Callable[[str], tuple[float, float] | None] | None = None) -> None:
         self.our_id = our_id
@@ -159,6 +161,8 @@ class WitnessBook:
         self.max_subjects = max_subjects
         self.max_reporters_per_subject = max_reporters_per_subject
         self.max_reporters = max_reporters
+        self.max_reports = max_reports
+        self._count = 0                                               # reports kept, all reporters
         self.forget = forget
         #: our own (first-hand) score of a reporter as a collaborator, None if never met: one
         #: below ``floor`` silences it as a witness; a good one earns it nothing as a witness.
@@ -204,6 +208,8 @@ class WitnessBook:
             reports = w.reports
             if subject in reports:
                 reports.move_to_end(subject)
+            else:
+                self._count += 1
             report = reports[subject] = Report(successes, failures, last, now)
             if self.own_counts is not None:
                 mine = self.own_counts(subject)
@@ -219,12 +225,26 @@ class WitnessBook:
                 if len(index) > self.max_reporters_per_subject:
                     old, _ = index.popitem(last=False)
                     ow = self.witnesses.get(old)
-                    if ow is not None:
-                        ow.reports.pop(subject, None)
+                    if ow is not None and ow.reports.pop(subject, None) is not None:
+                        self._count -= 1
             if len(reports) > self.max_subjects:
                 old_subject, _ = reports.popitem(last=False)
+                self._count -= 1
                 self._unindex(old_subject, reporter)
+        if self._count > self.max_reports:
+            self._evict_reports()
         return kept
+
+    def _evict_reports(self) -> None:
+        """Over the total: the oldest reports of the least recently heard reporters go first."""
+        for victim in list(self.witnesses):
+            w = self.witnesses[victim]
+            while w.reports and self._count > self.max_reports and not w.pinned:
+                subject, _ = w.reports.popitem(last=False)
+                self._count -= 1
+                self._unindex(subject, victim)
+            if self._count <= self.max_reports:
+                return
 
     def _unindex(self, subject: str, reporter: str) -> None:
         index = self.by_subject.get(subject)
@@ -239,11 +259,12 @@ class WitnessBook:
             if victim is None:
                 return
             w = self.witnesses.pop(victim)
+            self._count -= len(w.reports)
             for subject in w.reports:
                 self._unindex(subject, victim)
 
     def report_count(self) -> int:
-        return sum(len(w.reports) for w in self.witnesses.values())
+        return self._count
 
     # ---- learning from our own outcomes ----------------------------------
     def learn(self, subject: str, success: bool) -> None:

@@ -140,3 +140,15 @@ def test_asking_prefers_pinned_then_proven_witnesses_and_explores_the_rest():
     assert "liar" not in chosen and "subject" not in chosen and len(chosen) == 4
     assert book.best_reporters(candidates, 4, 2, subject="subject", allowed={"good", "u1"}, now=100.0) \
         == ["good", "u1"]
+
+
+def test_the_total_of_reports_is_bounded_oldest_of_the_least_recently_heard_first():
+    book = WitnessBook("me", max_reports=10, trusted=["P"])
+    book.ingest("P", [obs(f"p{i}", 1, 0) for i in range(4)], 0.0)
+    for r in range(5):
+        book.ingest(f"r{r}", [obs(f"s{r}-{i}", 1, 0) for i in range(4)], float(r + 1))
+    assert book.report_count() == 10 == sum(len(w.reports) for w in book.witnesses.values())
+    assert len(book.witnesses["P"].reports) == 4                       # pinned kept
+    assert len(book.witnesses["r4"].reports) == 4 and not book.witnesses["r0"].reports
+    assert all(book.by_subject.get(s) for w in book.witnesses.values() for s in w.reports)
+    assert sum(len(ix) for ix in book.by_subject.values()) == 10
