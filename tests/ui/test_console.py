@@ -106,7 +106,7 @@ async def test_marking_a_failed_component_bad_does_not_ask(make_app, clock):
 
 
 def test_mark_consequence_names_the_threshold_crossing_with_true_digits():
-    from collab_tui.ui.main_screen import mark_consequence
+    from collab_tui.ui.details_text import mark_consequence
     assert mark_consequence("X", 0.35, 0.54, 0.5) == ("lifts X from 0.35 to 0.54, above your threshold 0.50: "
                                                       "its requests would be accepted again")
     assert mark_consequence("X", 0.2, 0.44, 0.5) == "lifts X from 0.20 to 0.44, still below your threshold 0.50"
@@ -381,7 +381,7 @@ async def test_peers_drawn_offline_when_the_hub_link_drops(make_app, clock):
 # ---- details ------------------------------------------------------------------------
 
 def test_plural():
-    from collab_tui.ui.main_screen import plural
+    from collab_tui.ui.details_text import plural
     assert plural(1, "success", "successes") == "1 success"
     assert plural(2, "success", "successes") == "2 successes"
     assert plural(0, "failure", "failures") == "0 failures"

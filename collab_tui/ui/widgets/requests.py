@@ -150,7 +150,7 @@ class RequestsTable(TrainerTable):
         p = self.palette
         prefix = "overridden · " if r.overridden else ""
         if r.status == HELD:
-            return Cell(f"pending: held for the operator", p.warning)
+            return Cell("pending: held for the operator", p.warning)
         session = self.trainer.collaboration_sessions.get(r.session_key) if r.session_key else None
         if session is None:
             return Cell(prefix + ("sent: accepted" if r.verdict.accept else "sent: refused"), p.muted)

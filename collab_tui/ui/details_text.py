@@ -1,0 +1,142 @@
+"""The text of the details view and of the operator's prompts: label / value lines.
+
+Every value that came from a peer (ids, features, reasons, answers, component text) goes
+through ``peer_text``. Pure functions of the trainer's state; the screen shows what they
+return.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rich.text import Text
+
+from ..core.numbers import tell_apart
+from ..core.text import peer_text
+from .widgets.cells import clock_time
+from .widgets.requests import IN_PREFIX
+
+
+def request_details(t: Any, key: str, delivered_component: Callable[[Any], str | None]
+                    ) -> tuple[str, Text | None, str | None]:
+    """Title, body and peer of a Requests row (body ``None``: the record is gone)."""
+    body = Text()
+    if key.startswith(IN_PREFIX):
+        r = t.incoming.get(key[len(IN_PREFIX):])
+        if r is None:
+            return "", None, None
+        rows = [("request id", r.request_id), ("from", r.initiator),
+                ("their specialization", r.initiator_specialization or "unknown"),
+                ("type", r.collaboration_type), ("feature", r.feature or "—"),
+                ("deadline", f"{r.deadline_s:g} s (until {clock_time(r.deadline_at)})"),
+                ("received", clock_time(r.received_at)), ("status", r.status),
+                ("automatic verdict", f"{r.decision.verdict} — {r.decision.reason} (rule {r.decision.rule})"),
+                ("score / threshold then", f"{r.decision.score:.2f} / {r.decision.threshold:.2f}"),
+                ("verdict in force", f"{r.verdict.verdict}" + (" (operator override)" if r.overridden else "")),
+                ("reason", r.verdict.reason)]
+        session = t.collaboration_sessions.get(r.session_key) if r.session_key else None
+        if session:
+            rows += [("session", f"{session.status}" + (f" — {session.detail}" if session.detail else ""))]
+        if r.hold_until is not None:
+            rows += [("held until", clock_time(r.hold_until))]
+        title, peer = f"Request {peer_text(r.request_id[:8])} from {peer_text(r.initiator, 64)}", r.initiator
+    else:
+        o = t.outgoing.get(key[4:])
+        if o is None:
+            return "", None, None
+        rows = [("request id", o.request_id), ("to", o.recipient or "everyone"),
+                ("type", o.collaboration_type), ("feature", o.feature or "—"),
+                ("deadline", f"{o.deadline_s:g} s (until {clock_time(o.deadline_at)})"),
+                ("sent", clock_time(o.sent_at))]
+        for p, resp in o.responses.items():
+            verdict = "✓ ACCEPT" if resp.accepted else "✗ REJECT"
+            rows.append((f"answer from {p}", f"{verdict}{' (override)' if resp.overridden else ''} — {resp.reason}"))
+            s = t.collaboration_sessions.get(f"out:{o.request_id}/{p}")
+            if s:
+                rows.append((f"  session with {p}", s.status + (f" — {s.detail}" if s.detail else "")))
+        if not o.responses:
+            rows.append(("answers", "none yet"))
+        component = delivered_component(o)
+        title = f"Our request {o.request_id[:8]}"
+        peer = t.shared_knowledge["benchmarks"][component]["source"] if component else o.recipient
+        if component:
+            rows.append(("delivered component", component))
+    rows_into(body, rows)
+    return title, body, peer
+
+def component_details(t: Any, key: str) -> tuple[str, Text | None, str | None]:
+    """Title, body and peer of a Components row (body ``None``: the record is gone)."""
+    record = t.shared_knowledge["benchmarks"].get(key)
+    if record is None:
+        return "", None, None
+    comp = record.get("component") or {}
+    rows = [("key", key), ("source", record["source"]), ("request", record.get("request_id") or "—"),
+            ("received", clock_time(record.get("received_at"))),
+            ("complete", "yes" if record.get("collaboration_complete") else "no (partial)"),
+            ("validation", f"{record['validation']} — {record['reason']}"),
+            ("operator mark", record.get("mark") or "none")]
+    for field in ("id", "name", "version", "sha256"):
+        if field in comp:
+            rows.append((field, str(comp[field])))
+    body = Text()
+    rows_into(body, rows)
+    if isinstance(comp.get("content"), str):
+        body.append("\ncontent\n", "bold")
+        # line by line, so the code keeps its lines while each is cleaned
+        body.append("\n".join(peer_text(line, 500) for line in comp["content"][:4000].splitlines()))
+    return f"Component {peer_text(key, 64)}", body, record["source"]
+
+def peer_details(t: Any, peer: str) -> Text:
+    """The body of a Reputation row's details: who the peer is and our evidence."""
+    info = t.known_ai_info.get(peer, {})
+    rec = t.book.records.get(peer)
+    rows = [("peer", peer), ("specialization", info.get("specialization", "unknown")),
+            ("capabilities", ", ".join(info.get("capabilities", [])) or "—"),
+            ("online", "yes" if peer in t.online else "no"),
+            ("score", f"{t.book.score(peer):.2f} (threshold {t.trust_threshold:.2f})"),
+            ("evidence", f"{plural(rec.successes, 'success', 'successes')}, "
+                         f"{plural(rec.failures, 'failure', 'failures')}" if rec else "none")]
+    body = Text()
+    rows_into(body, rows)
+    return body
+
+def rows_into(body: Text, rows: list[tuple[str, str]]) -> None:
+    """Label / value lines; every value through ``peer_text`` (ids, features, reasons and
+    answers all come from peers), labels too (they may hold a peer id)."""
+    labels = [peer_text(label, 80) for label, _ in rows]
+    width = max((len(label) for label in labels), default=0)
+    for label, (_, value) in zip(labels, rows):
+        body.append(f"{label:<{width}}  ", "bold")
+        body.append(f"{peer_text(value, 1000)}\n")
+
+
+_VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
+
+
+def delivery_label(key: str, record: dict[str, Any]) -> str:
+    """One line of the delivery picker: who, how it validated, why, and any mark."""
+    validation = _VALIDATION.get(record.get("validation", ""), str(record.get("validation", "")))
+    mark = record.get("mark")
+    return (f"{peer_text(record.get('source', '?'), 40)}  {validation}  "
+            f"{peer_text(record.get('reason', ''), 60)}  · mark: {mark or 'none'}  · {peer_text(key, 40)}")
+
+
+def mark_consequence(peer: str, old: float, new: float, threshold: float) -> str:
+    """'lifts X from 0.35 to 0.54, above your threshold 0.50' — with digits that compare truly."""
+    verb = "lifts" if new > old else "lowers" if new < old else "leaves"
+    old_s, th_old = tell_apart(old, threshold)
+    new_s, th_new = tell_apart(new, threshold)
+    th = th_old if len(th_old) >= len(th_new) else th_new
+    if old < threshold <= new:
+        where = f"above your threshold {th}: its requests would be accepted again"
+    elif new < threshold <= old:
+        where = f"below your threshold {th}"
+    elif new >= threshold:
+        where = f"still at or above your threshold {th}"
+    else:
+        where = f"still below your threshold {th}"
+    return f"{verb} {peer} from {old_s} to {new_s}, {where}"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """``1 success``, ``2 successes``, ``0 failures``."""
+    return f"{count} {one if count == 1 else many}"
