@@ -7,7 +7,8 @@ from textual.app import App, ComposeResult
 
 from collab_tui.ui.widgets.cells import (Cell, IdCell, Palette, draw_cell, fit_text, middle_cut, shared,
                                          sparkline, trend)
-from collab_tui.ui.widgets.table import GAP, Column, FeedTable, layout
+from collab_tui.ui.widgets.rows import GAP, Column, layout
+from collab_tui.ui.widgets.table import FeedTable
 
 
 class Table(FeedTable):
@@ -208,3 +209,26 @@ async def test_the_cursor_row_is_drawn_in_the_cursor_colours_over_the_cells_own(
         assert table.cursor_row == 0
         assert state_colour(2) == "#ff0000"                      # off the cursor: the cell's colour
         assert state_colour(1) not in ("#ff0000", "")             # on it: the cursor's, readable on its background
+
+
+def test_row_store_merges_a_batch_keeping_the_newest_and_the_order():
+    """The row store alone (no widget): changes in place, adds and drops in one merge,
+    bounded to the newest rows, the unsorted order kept with new rows after it."""
+    from collab_tui.ui.widgets.rows import RowStore
+
+    store = RowStore([Column("age", "Age", 4), Column("text", "Text", 8)],
+                     row_age=lambda cells: cells[0].sort_value)
+    store.replace([(k, (Cell(str(n), sort_value=n), Cell(k))) for n, k in enumerate("abc")])
+    store.place(None, None)
+    assert store.order == ["a", "b", "c"]
+    merge = store.merge([("b", (Cell("1", sort_value=1), Cell("B"))), ("c", None),
+                         ("d", (Cell("3", sort_value=3), Cell("d"))), ("e", (Cell("4", sort_value=4), Cell("e")))],
+                        matches=lambda cells: True, sort_column=None, max_rows=3)
+    assert merge.changed == ["b"] and store.cells["b"][1].plain == "B"      # changed in place at once
+    assert merge.removes == {"a", "c"}                                      # dropped, and the oldest beyond 3
+    assert [k for k, _ in merge.new] == ["d", "e"] and merge.reorders and len(merge) == 5
+    store.place(store.commit(merge, keep_order=True), None)
+    assert store.order == ["b", "d", "e"] and store.index == {"b": 0, "d": 1, "e": 2}
+    store.place(None, ("age", True))
+    assert store.order == ["e", "d", "b"]
+    assert not store.merge([("e", (Cell("4", sort_value=4), Cell("e")))], lambda c: True, "age", 3)

@@ -5,7 +5,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 
 from .cells import Cell, IdCell, clean, clock_time
-from .table import Column, TrainerTable
+from .rows import Column
+from .table import TrainerTable
 
 VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}
 

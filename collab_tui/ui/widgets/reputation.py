@@ -7,7 +7,8 @@ from typing import Iterable, Iterator, Sequence
 from ...core.numbers import score_text
 from ...core.reputation import NEUTRAL
 from .cells import Cell, IdCell, ago, clean, score_bar, sparkline
-from .table import Column, TrainerTable
+from .rows import Column
+from .table import TrainerTable
 
 BAR_WIDTH = 20
 TREND_WIDTH = 12

@@ -11,7 +11,8 @@ from ...core.sessions import (ACTIVE, CANCELLED, COMPLETED, DELIVERED, EXPIRED, 
 from ...core.numbers import score_text
 from ...core.trainer import NetworkedKernelTrainer
 from .cells import Cell, IdCell, clean, clock_time, verdict_cell
-from .table import Column, TrainerTable
+from .rows import Column
+from .table import TrainerTable
 
 IN_PREFIX = "in:"
 OUT_PREFIX = "out:"
@@ -87,7 +88,7 @@ class RequestsTable(TrainerTable):
         """Rows shown (to update or drop) and new records recent enough to be kept: at most
         ``max_rows`` new ones, the newest. Under a flood most requests are never drawn —
         only the newest ``max_rows`` of a batch could be — so their cells are never built."""
-        shown = self._ages
+        shown = self.store.ages
         cutoff = self.cutoff_age
         keep: list[str] = []
         new: list[tuple[float, str]] = []
@@ -111,7 +112,7 @@ class RequestsTable(TrainerTable):
     def forget_hidden(self) -> None:
         """Rows no longer shown need no countdown."""
         if len(self.live) > 0:
-            self.live.intersection_update(self._ages)
+            self.live.intersection_update(self.store.ages)
 
     def rebuild_from_state(self) -> None:
         self.live.clear()

@@ -9,11 +9,10 @@ ever drawn.
 * Rows are updated in place by key, added and dropped in batches, kept sorted by the
   column the operator chose (click a header; again to reverse), bounded in number and
   filtered by a search text (narrowing a filter only looks at the rows shown).
-* **Responsive columns**: each column has a priority, a minimum and a preferred width;
-  flexible columns (Reason) share what is left. When the columns do not fit, the
-  lowest-priority ones are dropped first. Nothing scrolls horizontally; text that does
-  not fit ends in ``…`` (ids are cut in the middle, ``whitew…1.94``, so distinct ids
-  stay distinct).
+* **Responsive columns** (``rows.layout``): lowest priorities dropped first, nothing
+  scrolls horizontally; text that does not fit ends in ``…`` (ids are cut in the middle,
+  ``whitew…1.94``, so distinct ids stay distinct). The rows themselves live in a
+  ``rows.RowStore``.
 * **Follow mode** (``tail -f``): while the selection is on the first row (the newest, in
   the default order), new rows appear at the top and the selection stays on the first
   row. Once the operator moves away the view holds still — the selected record keeps
@@ -22,9 +21,7 @@ ever drawn.
 """
 from __future__ import annotations
 
-import heapq
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from rich.segment import Segment
@@ -37,91 +34,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .cells import Cell, Palette, cell_sort_key, draw_cell
+from .cells import Cell, Palette
+from .rows import GAP, Column, Placed, RowStore, draw_header, draw_row, layout
 
-#: Spaces before each column (the first column gets one too, off the border).
-GAP = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column: ``width`` is what it would like; ``min_width`` the least it is shown
-    at (default: ``width``); ``priority``: higher stays longer on narrow screens;
-    ``flex``: a share of the width left over once every shown column has its ``width``
-    (0 = never wider than ``width``)."""
-
-    key: str
-    label: str
-    width: int
-    min_width: int | None = None
-    priority: int = 50
-    flex: int = 0
-
-    @property
-    def minimum(self) -> int:
-        return self.width if self.min_width is None else self.min_width
-
-
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """A column as laid out for one width: its index in ``COLUMNS``, x offset and width."""
-
-    index: int
-    key: str
-    x: int
-    width: int
-
-
-def layout(columns: Sequence[Column], width: int) -> list[Placed]:
-    """Which columns fit in ``width`` cells, and how wide each is.
-
-    Columns are dropped lowest priority first (the rightmost of equal priority first)
-    until the minimums fit, and fixed columns of lower priority than the first flexible
-    one until it can have its preferred width; then each shown column grows towards its
-    preferred width —
-    the flexible ones (Reason) first, then the others, highest priority first; what is
-    left goes to the flexible columns by their share.
-    """
-    shown = list(range(len(columns)))
-
-    def need(indices: list[int]) -> int:
-        return sum(columns[i].minimum + GAP for i in indices)
-
-    while shown and need(shown) > width:
-        drop = min(shown, key=lambda i: (columns[i].priority, -i))
-        shown.remove(drop)
-    # The first flexible column (Reason) then gets its preferred width before fixed
-    # columns of lower priority are shown: those give way, lowest first.
-    flexible = sorted((i for i in shown if columns[i].flex > 0), key=lambda i: -columns[i].priority)
-    if flexible:
-        first = columns[flexible[0]]
-        for i in sorted((i for i in shown if columns[i].flex == 0 and columns[i].priority < first.priority),
-                        key=lambda i: (columns[i].priority, -i)):
-            if width - need(shown) >= first.width - first.minimum:
-                break
-            shown.remove(i)
-    widths = {i: columns[i].minimum for i in shown}
-    spare = width - need(shown)
-    for i in sorted(shown, key=lambda i: (columns[i].flex == 0, -columns[i].priority)):
-        grow = min(spare, columns[i].width - widths[i])
-        if grow > 0:
-            widths[i] += grow
-            spare -= grow
-    flexible = [i for i in shown if columns[i].flex > 0]
-    if spare > 0 and flexible:
-        total = sum(columns[i].flex for i in flexible)
-        given = 0
-        for n, i in enumerate(flexible):
-            share = spare - given if n == len(flexible) - 1 else spare * columns[i].flex // total
-            widths[i] += share
-            given += share
-    placed: list[Placed] = []
-    x = 0
-    for i in shown:
-        x += GAP
-        placed.append(Placed(i, columns[i].key, x, widths[i]))
-        x += widths[i]
-    return placed
+__all__ = ["GAP", "Column", "FeedTable", "TrainerTable", "layout"]
 
 
 class FeedTable(ScrollView, can_focus=True):
@@ -200,11 +116,8 @@ class FeedTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.sort_state: tuple[str, bool] | None = self.default_sort
         self.filter_text = ""
-        self._cells: dict[str, tuple[Cell, ...]] = {}   # row key -> cells
-        self._ages: dict[str, Any] = {}                  # row key -> age, for every row shown
-        self._order: list[str] = []                      # row keys, in screen order
-        self._index: dict[str, int] = {}                 # row key -> position in _order
-        self._column_index = {col.key: n for n, col in enumerate(self.COLUMNS)}
+        self.store = RowStore(self.COLUMNS, self.row_age)
+        self._column_index = self.store.column_index
         #: Follow mode: the selection stays on the first row as rows arrive.
         self.following = True
         #: Rows that arrived above the selection since it left the first row.
@@ -227,23 +140,23 @@ class FeedTable(ScrollView, can_focus=True):
     @property
     def rows(self) -> Mapping[str, tuple[Cell, ...]]:
         """Row key -> cells, for every row shown (in no particular order)."""
-        return self._cells
+        return self.store.cells
 
     @property
     def row_count(self) -> int:
-        return len(self._order)
+        return len(self.store.order)
 
     def ordered_keys(self) -> list[str]:
         """Row keys in screen order."""
-        return list(self._order)
+        return list(self.store.order)
 
     def get_row_index(self, key: str) -> int:
         """Where the row ``key`` is in the current order (KeyError if it is not shown)."""
-        return self._index[key]
+        return self.store.index[key]
 
     def get_cell(self, key: str, column: str) -> Cell:
         """The cell of row ``key`` in column ``column`` (KeyError if either is unknown)."""
-        return self._cells[key][self._column_index[column]]
+        return self.store.cells[key][self._column_index[column]]
 
     def visible_columns(self) -> list[str]:
         """Keys of the columns shown at the current width."""
@@ -252,7 +165,7 @@ class FeedTable(ScrollView, can_focus=True):
     def keys_in_view(self) -> list[str]:
         """Keys of the rows on screen now, top to bottom."""
         top = round(self.scroll_y)
-        return self._order[top:top + self._view_height()]
+        return self.store.order[top:top + self._view_height()]
 
     def column_span(self, column: str) -> tuple[int, int] | None:
         """(x, width) of a column within the table's content, or ``None`` when it is not
@@ -270,23 +183,23 @@ class FeedTable(ScrollView, can_focus=True):
     # ---- selection --------------------------------------------------------
     @property
     def selected_key(self) -> str | None:
-        if not self._order:
+        if not self.store.order:
             return None
-        return self._order[min(self.cursor_row, len(self._order) - 1)]
+        return self.store.order[min(self.cursor_row, len(self.store.order) - 1)]
 
     def select_key(self, key: str | None) -> None:
         """Put the selection on row ``key`` (if shown), scrolled into view."""
-        if key is None or key not in self._index:
+        if key is None or key not in self.store.index:
             return
-        self.move_cursor(row=self._index[key])
+        self.move_cursor(row=self.store.index[key])
 
     def move_cursor(self, row: int, *, scroll: bool = True) -> None:
         """Move the selection to ``row`` (clamped); the first row resumes follow mode."""
-        if not self._order:
+        if not self.store.order:
             self.cursor_row = 0
             self._set_following(True)
             return
-        row = max(0, min(row, len(self._order) - 1))
+        row = max(0, min(row, len(self.store.order) - 1))
         previous = self.cursor_row
         self.cursor_row = row
         self._set_following(row == 0)
@@ -317,7 +230,7 @@ class FeedTable(ScrollView, can_focus=True):
         self._scroll_top_to(top)
 
     def _scroll_top_to(self, top: int) -> None:
-        top = max(0, min(top, len(self._order) + 1 - self.scrollable_content_region.height))
+        top = max(0, min(top, len(self.store.order) + 1 - self.scrollable_content_region.height))
         if top != round(self.scroll_y):
             self.scroll_to(y=top, animate=False, immediate=True)
 
@@ -346,7 +259,7 @@ class FeedTable(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         """To the last row (the oldest, in the default order)."""
-        self.move_cursor(len(self._order) - 1)
+        self.move_cursor(len(self.store.order) - 1)
 
     # ---- the subtitle -----------------------------------------------------------
     def set_subtitle(self, text: str) -> None:
@@ -373,13 +286,13 @@ class FeedTable(ScrollView, can_focus=True):
         full, so no older record was left out)."""
         return (text.casefold().startswith(self.filter_text.casefold()) or
                 self.filter_text.casefold() in text.casefold()) \
-            and len(self._order) < self.max_rows
+            and len(self.store.order) < self.max_rows
 
     def narrow(self, text: str) -> int:
         """Filter by ``text``, a narrowing of the current filter, looking only at the rows
         shown (see ``narrows``); returns the number of rows dropped."""
         self.filter_text = text
-        gone = [key for key, cells in self._cells.items() if not self.matches(cells)]
+        gone = [key for key, cells in self.store.cells.items() if not self.matches(cells)]
         if gone:
             self.apply([(key, None) for key in gone])
         return len(gone)
@@ -400,23 +313,19 @@ class FeedTable(ScrollView, can_focus=True):
     @property
     def cutoff_age(self) -> Any:
         """Rows older than this would be dropped at once (``None`` while there is room)."""
-        if len(self._cells) < self.max_rows or not self._ages:
+        if len(self.store.cells) < self.max_rows or not self.store.ages:
             return None
-        return min(self._ages.values())
+        return min(self.store.ages.values())
 
     def rebuild(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
         """Replace every row (``rows`` oldest first); keeps the newest ``max_rows`` matching ones."""
         selected = None if self.following else self.selected_key
         kept = [(k, tuple(c)) for k, c in rows if self.matches(c)][-self.max_rows:]
-        self._cells.clear()
-        self._ages.clear()
+        self.store.replace(kept)
         self._unseen.clear()
-        for key, cells in kept:
-            self._cells[key] = cells
-            self._ages[key] = self.row_age(cells)
         self._relocate([k for k, _ in kept])
-        if selected is not None and selected in self._index:
-            self.move_cursor(self._index[selected])
+        if selected is not None and selected in self.store.index:
+            self.move_cursor(self.store.index[selected])
         else:
             self.move_cursor(0)
         self._show_subtitle()
@@ -425,82 +334,38 @@ class FeedTable(ScrollView, can_focus=True):
         """Upsert changed rows (``None`` cells = drop the row) in one pass; returns the
         number of rows added, changed or dropped. (``all_rows`` is accepted for callers
         of the old API and not needed.)"""
-        store = self._cells
-        ages = self._ages
-        sort_index = self._column_index.get(self.sort_state[0]) if self.sort_state else None
-        adds: dict[str, tuple[Cell, ...]] = {}
-        removes: set[str] = set()
-        changed_rows = 0
-        resort = False
-        changed_keys: list[str] = []
-        for key, cells in rows:
-            if cells is None or not self.matches(cells):
-                if key in ages:
-                    removes.add(key)
-                adds.pop(key, None)
-                continue
-            if key not in ages:
-                adds[key] = tuple(cells)
-                continue
-            removes.discard(key)
-            current = store[key]
-            if len(current) == len(cells) and all(a is b or a == b for a, b in zip(current, cells)):
-                continue
-            if sort_index is not None and not _same(current, cells, sort_index):
-                resort = True
-            store[key] = tuple(cells)
-            ages[key] = self.row_age(cells)
-            changed_rows += 1
-            changed_keys.append(key)
-        # Keep the newest max_rows: drop the oldest of what is there and what arrives.
-        new = sorted(adds.items(), key=lambda item: self.row_age(item[1]))
-        excess = len(ages) - len(removes) + len(new) - self.max_rows
-        if excess > 0:
-            candidates = [(age, 1, k) for k, age in ages.items() if k not in removes]
-            candidates += [(self.row_age(c), 2, k) for k, c in new]
-            dropped = {k for _, _, k in heapq.nsmallest(excess, candidates, key=lambda c: (c[0], c[1]))}
-            removes |= dropped & ages.keys()
-            new = [(k, c) for k, c in new if k not in dropped]
-        if not (new or removes or changed_rows):
+        merge = self.store.merge(rows, self.matches, self.sort_state[0] if self.sort_state else None,
+                                 self.max_rows)
+        if not merge:
             return 0
-        if new or removes or resort:
+        if merge.reorders:
             selected = self.selected_key
-            offset = self._index.get(selected, 0) - round(self.scroll_y) if selected else 0
-            order = None
-            if self.sort_state is None:
-                order = [k for k in self._order if k not in removes]
-            for key in removes:
-                del store[key]
-                del ages[key]
-            self._unseen.difference_update(removes)
-            for key, cells in new:
-                store[key] = cells
-                ages[key] = self.row_age(cells)
-            if order is not None:
-                order += [k for k, _ in new]
+            offset = self.store.index.get(selected, 0) - round(self.scroll_y) if selected else 0
+            order = self.store.commit(merge, keep_order=self.sort_state is None)
+            self._unseen.difference_update(merge.removes)
             self._relocate(order)
-            self._place_selection(selected, offset, [k for k, _ in new])
+            self._place_selection(selected, offset, [k for k, _ in merge.new])
         else:
-            self._refresh_rows(*(self._index[key] for key in changed_keys))
-        return len(new) + len(removes) + changed_rows
+            self._refresh_rows(*(self.store.index[key] for key in merge.changed))
+        return len(merge)
 
     def _place_selection(self, selected: str | None, offset: int, added: list[str]) -> None:
         """After the order changed: in follow mode, the selection goes to the first row and
         the view to the top; otherwise the selected record keeps its place on screen (rows
         that arrived above it are counted as ``↑ N newer``)."""
-        if self.following or not self._order:
+        if self.following or not self.store.order:
             self.cursor_row = 0
             self._unseen.clear()
             self._scroll_top_to(0)
             self._show_subtitle()
             return
-        if selected in self._index:
-            row = self._index[selected]
+        if selected in self.store.index:
+            row = self.store.index[selected]
         else:   # the selected row went (trimmed, filtered): stay at the same place
-            row = min(self.cursor_row, len(self._order) - 1)
+            row = min(self.cursor_row, len(self.store.order) - 1)
         self.cursor_row = row
         for key in added:
-            if self._index[key] < row:
+            if self.store.index[key] < row:
                 self._unseen.add(key)
         if row == 0:
             self.following = True
@@ -511,15 +376,8 @@ class FeedTable(ScrollView, can_focus=True):
 
     def _relocate(self, order: list[str] | None) -> None:
         """Place the rows: in ``order`` (row keys), or by the sort column; then one refresh."""
-        if self.sort_state is not None:
-            column = self._column_index.get(self.sort_state[0], 0)
-            cells = self._cells
-            order = sorted(cells, key=lambda k: cell_sort_key(cells[k][column]), reverse=self.sort_state[1])
-        elif order is None:
-            order = list(self._cells)
-        self._order = order
-        self._index = {key: n for n, key in enumerate(order)}
-        self.virtual_size = Size(0, len(order) + 1)      # never wider than the view
+        self.store.place(order, self.sort_state)
+        self.virtual_size = Size(0, len(self.store.order) + 1)      # never wider than the view
         self.refresh()
 
     # ---- sorting -----------------------------------------------------------
@@ -539,7 +397,7 @@ class FeedTable(ScrollView, can_focus=True):
         if self.following or selected is None:
             self.move_cursor(0)
         else:
-            self.move_cursor(self._index[selected])
+            self.move_cursor(self.store.index[selected])
 
     # ---- mouse -------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
@@ -554,12 +412,12 @@ class FeedTable(ScrollView, can_focus=True):
                     return
             return
         row = round(self.scroll_y) + offset.y - 1
-        if 0 <= row < len(self._order):
+        if 0 <= row < len(self.store.order):
             self.move_cursor(row)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         # Scrolling the view away from the top leaves follow mode: the view stays put.
-        if self.following and self._order:
+        if self.following and self.store.order:
             self.following = False
 
     def on_focus(self) -> None:
@@ -569,8 +427,8 @@ class FeedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(0, len(self._order) + 1)
-        if self._order:
+        self.virtual_size = Size(0, len(self.store.order) + 1)
+        if self.store.order:
             if self.following:
                 self._scroll_top_to(0)
             else:
@@ -616,40 +474,22 @@ class FeedTable(ScrollView, can_focus=True):
         if y == 0:
             return self._header_strip(placed, width)
         row = round(self.scroll_y) + y - 1
-        if row >= len(self._order):
-            if y == 1 and not self._order:
+        if row >= len(self.store.order):
+            if y == 1 and not self.store.order:
                 style = base + self.get_component_rich_style("feed-table--placeholder")
                 text = self.placeholder()
                 return Strip([Segment(" " * GAP, base), Segment(text, style)]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
-        key = self._order[row]
+        key = self.store.order[row]
         on_cursor = row == self.cursor_row
         style = base + cursor if on_cursor else even_style if row % 2 else base
         post = cursor if on_cursor else None
-        cells = self._cells[key]
+        cells = self.store.cells[key]
         line_key = (key, style, width)
         cached = self._lines.get(line_key)
         if cached is not None and cached[0] is cells:
             return cached[1]
-        segments: list[Segment] = []
-        x = 0
-        drawn = self._drawn
-        for p in placed:
-            if p.x > x:
-                segments.append(Segment(" " * (p.x - x), style))
-            cell = cells[p.index] if p.index < len(cells) else None
-            if cell is None or not cell.plain:
-                segments.append(Segment(" " * p.width, style))
-            else:
-                cache_key = (cell.draw_key(), p.width, style)
-                drawn_cell = drawn.get(cache_key)
-                if drawn_cell is None:
-                    drawn_cell = drawn[cache_key] = draw_cell(cell, p.width, style, post)
-                segments.extend(drawn_cell)
-            x = p.x + p.width
-        if x < width:
-            segments.append(Segment(" " * (width - x), style))
-        strip = Strip(segments, max(width, x)).crop(0, width) if x > width else Strip(segments, width)
+        strip = draw_row(cells, placed, width, style, post, self._drawn)
         self._lines[line_key] = (cells, strip)
         return strip
 
@@ -664,17 +504,7 @@ class FeedTable(ScrollView, can_focus=True):
         key = (width, style, self.sort_state)
         if self._header is not None and self._header[0] == key:
             return self._header[1]
-        segments: list[Segment] = []
-        x = 0
-        for p in placed:
-            label = self.COLUMNS[p.index].label
-            if self.sort_state and self.sort_state[0] == p.key:
-                label += " ▼" if self.sort_state[1] else " ▲"
-            segments.append(Segment(" " * (p.x - x), style))
-            segments.extend(draw_cell(Cell(label), p.width, style))
-            x = p.x + p.width
-        segments.append(Segment(" " * max(0, width - x), style))
-        strip = Strip(segments).crop(0, width)
+        strip = draw_header(self.COLUMNS, placed, width, style, self.sort_state)
         self._header = (key, strip)
         return strip
 
@@ -683,12 +513,6 @@ class FeedTable(ScrollView, can_focus=True):
         """The text of each line on screen, header first, as drawn now."""
         for y in range(self.scrollable_content_region.height):
             yield self.render_line(y).text
-
-
-def _same(a: Sequence[Cell], b: Sequence[Cell], index: int) -> bool:
-    x = a[index] if index < len(a) else None
-    y = b[index] if index < len(b) else None
-    return x is y or cell_sort_key(x) == cell_sort_key(y)
 
 
 class TrainerTable(FeedTable):
