@@ -5,13 +5,13 @@ A module of its own so that no policy module imports another that imports it bac
 """
 from __future__ import annotations
 
-from .hardened import POLICY_NAMES, HardenedPolicy, HardenedSettings
-from .policy import ComplementTable, SeedPolicy
+from .hardened import HardenedPolicy, HardenedSettings
+from .policy import POLICY_NAMES, AcceptancePolicy, ComplementTable, SeedPolicy
 from .shared import SharedPolicy
 
 
 def make_policy(name: str, complements: ComplementTable | dict | None = None,
-                settings: HardenedSettings | None = None):
+                settings: HardenedSettings | None = None) -> AcceptancePolicy:
     """The acceptance policy called ``name`` ("seed", "hardened" or "shared": hardened plus reports)."""
     if not isinstance(complements, ComplementTable):
         complements = ComplementTable.from_mapping(complements)

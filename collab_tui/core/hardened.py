@@ -44,17 +44,14 @@ from dataclasses import dataclass
 
 from .numbers import tell_apart
 from .policy import (
-    COMPLEMENT_TYPES, RULE_CAPACITY, RULE_COMPLEMENT, RULE_FULL, RULE_TRUST, ComplementTable, Decision,
-    RequestContext, SeedPolicy,
+    POLICY_NAMES, RULE_TRUST, ComplementTable, Decision, RequestContext, Rule, SeedPolicy, trusted_verdict,
 )
 
-RULE_PROBATION = "probation"
-RULE_FADED = "faded"
-RULE_EVIDENCE = "evidence"
-RULE_FORGIVEN = "forgiven"
-RULE_REPROBE = "re-probe"
-
-POLICY_NAMES = ("seed", "hardened", "shared")
+RULE_PROBATION = Rule.PROBATION
+RULE_FADED = Rule.FADED
+RULE_EVIDENCE = Rule.EVIDENCE
+RULE_FORGIVEN = Rule.FORGIVEN
+RULE_REPROBE = Rule.REPROBE
 
 
 def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
@@ -254,16 +251,4 @@ class HardenedPolicy:
 
     def _accept(self, ctx: RequestContext, rule: str, trusted: str) -> Decision:
         """Trusted: the seed's complement and capacity rules decide, keeping why we trusted."""
-        if ctx.collaboration_type in COMPLEMENT_TYPES and ctx.initiator_specialization is not None:
-            theirs = ctx.initiator_specialization
-            if self.complements.complements(ctx.our_specialization, theirs):
-                return Decision(True, RULE_COMPLEMENT if rule == RULE_TRUST else rule,
-                                f"{theirs} complements {ctx.our_specialization}; {trusted}",
-                                ctx.score, ctx.threshold)
-        if ctx.active_sessions < ctx.max_active:
-            return Decision(True, RULE_CAPACITY if rule == RULE_TRUST else rule,
-                            f"{ctx.active_sessions} of {ctx.max_active} sessions active; {trusted}",
-                            ctx.score, ctx.threshold)
-        return Decision(False, RULE_FULL,
-                        f"at capacity: {ctx.active_sessions} of {ctx.max_active} sessions active",
-                        ctx.score, ctx.threshold)
+        return trusted_verdict(ctx, self.complements, trusted, rule)

@@ -11,18 +11,40 @@ Every verdict carries the rule that fired and the numbers behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from enum import StrEnum
+from typing import Any, Mapping, Protocol
 
 from .numbers import tell_apart
 
 COMPLEMENT_TYPES = ("cross_specialization", "feature_development")
 GENERAL = "general"
 
-RULE_TRUST = "trust"
-RULE_COMPLEMENT = "complement"
-RULE_CAPACITY = "capacity"
-RULE_FULL = "capacity_full"
-RULE_OPERATOR = "operator"
+#: The acceptance engines by name (``reputation.policy``, ``--policy``; built by ``engines.make_policy``).
+POLICY_NAMES = ("seed", "hardened", "shared")
+
+
+class Rule(StrEnum):
+    """The rule that fired for a verdict. The values are the words the console, the
+    decision log and the state show (a ``StrEnum`` compares and prints as its value)."""
+
+    TRUST = "trust"
+    COMPLEMENT = "complement"
+    CAPACITY = "capacity"
+    FULL = "capacity_full"
+    OPERATOR = "operator"
+    LAPSED = "lapsed"            # the verdict in force on a request whose deadline came while held
+    PROBATION = "probation"      # hardened: an unknown peer let in to be observed
+    FADED = "faded"              # hardened: a record too old to count, judged as new
+    EVIDENCE = "evidence"        # hardened: the record favours a bad collaborator
+    FORGIVEN = "forgiven"        # hardened: below the threshold, but the record says good
+    REPROBE = "re-probe"         # hardened: refused long enough ago to look again
+
+
+RULE_TRUST = Rule.TRUST
+RULE_COMPLEMENT = Rule.COMPLEMENT
+RULE_CAPACITY = Rule.CAPACITY
+RULE_FULL = Rule.FULL
+RULE_OPERATOR = Rule.OPERATOR
 
 # The reason the trainer records when a collaboration's deadline passes with nothing valid
 # delivered (``NetworkedKernelTrainer.tick``): the one failure that may be an honest
@@ -92,6 +114,41 @@ class RequestContext:
     network: Any = None
 
 
+class AcceptancePolicy(Protocol):
+    """What the trainer asks of an acceptance engine (``SeedPolicy``, ``HardenedPolicy``,
+    ``SharedPolicy``): a name, a verdict with its reason, and how long that verdict holds."""
+
+    name: str
+    complements: ComplementTable
+
+    def decide(self, ctx: RequestContext) -> Decision: ...
+
+    def stable_until(self, ctx: RequestContext) -> float: ...
+
+
+def trusted_verdict(ctx: RequestContext, complements: ComplementTable, trusted: str,
+                    rule: str = Rule.TRUST) -> Decision:
+    """The seed's rules 2-4 for a trusted initiator: complement, else capacity, else full.
+
+    *trusted* says why the initiator was trusted (kept in the reason); *rule* is the rule
+    that trusted it: ``Rule.TRUST`` reports the complement / capacity rule itself, any
+    other rule (probation, re-probe, ...) is reported as the reason for an acceptance.
+    """
+    if ctx.collaboration_type in COMPLEMENT_TYPES and ctx.initiator_specialization is not None:
+        theirs = ctx.initiator_specialization
+        if complements.complements(ctx.our_specialization, theirs):
+            return Decision(True, Rule.COMPLEMENT if rule == Rule.TRUST else rule,
+                            f"{theirs} complements {ctx.our_specialization}; {trusted}",
+                            ctx.score, ctx.threshold)
+    if ctx.active_sessions < ctx.max_active:
+        return Decision(True, Rule.CAPACITY if rule == Rule.TRUST else rule,
+                        f"{ctx.active_sessions} of {ctx.max_active} sessions active; {trusted}",
+                        ctx.score, ctx.threshold)
+    return Decision(False, Rule.FULL,
+                    f"at capacity: {ctx.active_sessions} of {ctx.max_active} sessions active",
+                    ctx.score, ctx.threshold)
+
+
 class SeedPolicy:
     """Exactly the seed's ``_should_accept_collaboration``."""
 
@@ -110,20 +167,7 @@ class SeedPolicy:
         if score < threshold:
             return Decision(False, RULE_TRUST, f"reputation {shown_score} < threshold {shown_threshold}",
                             score, threshold)
-        trusted = f"reputation {shown_score} ≥ {shown_threshold}"
-        if ctx.collaboration_type in COMPLEMENT_TYPES and ctx.initiator_specialization is not None:
-            theirs = ctx.initiator_specialization
-            if self.complements.complements(ctx.our_specialization, theirs):
-                return Decision(True, RULE_COMPLEMENT,
-                                f"{theirs} complements {ctx.our_specialization}; {trusted}",
-                                score, threshold)
-        if ctx.active_sessions < ctx.max_active:
-            return Decision(True, RULE_CAPACITY,
-                            f"{ctx.active_sessions} of {ctx.max_active} sessions active; {trusted}",
-                            score, threshold)
-        return Decision(False, RULE_FULL,
-                        f"at capacity: {ctx.active_sessions} of {ctx.max_active} sessions active",
-                        score, threshold)
+        return trusted_verdict(ctx, self.complements, f"reputation {shown_score} ≥ {shown_threshold}")
 
 
 def operator_decision(accept: bool, previous: Decision) -> Decision:

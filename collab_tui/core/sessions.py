@@ -2,28 +2,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from .policy import Decision
+from .policy import Decision, Rule
 
-# Incoming request statuses
-HELD = "held"            # automatic verdict waiting out the operator's hold window
-ANSWERED = "answered"    # verdict sent
-LAPSED = "lapsed"        # the request's deadline came while its verdict was held: answered as expired
-RULE_LAPSED = "lapsed"   # the rule of the verdict in force on a lapsed request
+#: The longest an automatic verdict may be held for the operator (``decisions.hold_s``, ``--hold``).
+MAX_HOLD_S = 3_600.0
 
-# Session statuses
-ACTIVE = "active"            # running: the responder is producing / the initiator awaits a component
-VALIDATING = "validating"    # initiator: a component arrived in time and is being validated
-DELIVERED = "delivered"      # responder: component sent
-COMPLETED = "completed"      # initiator: a valid component arrived
-FAILED = "failed"
-CANCELLED = "cancelled"
-EXPIRED = "expired"          # responder: the deadline passed before production finished
-FINISHED = {DELIVERED, COMPLETED, FAILED, CANCELLED, EXPIRED}
 
-RESPONDER = "responder"
-INITIATOR = "initiator"
+class RequestStatus(StrEnum):
+    """An incoming request's status (the values are what the console and tests read)."""
+
+    HELD = "held"            # automatic verdict waiting out the operator's hold window
+    ANSWERED = "answered"    # verdict sent
+    LAPSED = "lapsed"        # the request's deadline came while its verdict was held: answered as expired
+
+
+class SessionStatus(StrEnum):
+    """A collaboration session's status."""
+
+    ACTIVE = "active"            # running: the responder is producing / the initiator awaits a component
+    VALIDATING = "validating"    # initiator: a component arrived in time and is being validated
+    DELIVERED = "delivered"      # responder: component sent
+    COMPLETED = "completed"      # initiator: a valid component arrived
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"          # responder: the deadline passed before production finished
+
+
+class Role(StrEnum):
+    RESPONDER = "responder"
+    INITIATOR = "initiator"
+
+
+HELD, ANSWERED, LAPSED = RequestStatus.HELD, RequestStatus.ANSWERED, RequestStatus.LAPSED
+RULE_LAPSED = Rule.LAPSED   # the rule of the verdict in force on a lapsed request
+ACTIVE, VALIDATING = SessionStatus.ACTIVE, SessionStatus.VALIDATING
+DELIVERED, COMPLETED = SessionStatus.DELIVERED, SessionStatus.COMPLETED
+FAILED, CANCELLED, EXPIRED = SessionStatus.FAILED, SessionStatus.CANCELLED, SessionStatus.EXPIRED
+FINISHED = frozenset({DELIVERED, COMPLETED, FAILED, CANCELLED, EXPIRED})
+
+RESPONDER, INITIATOR = Role.RESPONDER, Role.INITIATOR
 
 
 class _ItemAccess:
@@ -43,13 +63,13 @@ class _ItemAccess:
 class CollaborationSession(_ItemAccess):
     key: str
     request_id: str
-    role: str
+    role: Role
     peer: str
     collaboration_type: str
     feature: str
     started_at: float
     deadline_at: float
-    status: str = ACTIVE
+    status: SessionStatus = ACTIVE
     detail: str = ""
     component_key: str | None = None
     ended_at: float | None = None
@@ -73,7 +93,7 @@ class IncomingRequest(_ItemAccess):
     initiator_specialization: str | None
     decision: Decision              # the automatic verdict
     verdict: Decision               # the verdict in force (the operator's, if overridden)
-    status: str = ANSWERED
+    status: RequestStatus = ANSWERED
     hold_until: float | None = None
     overridden: bool = False
     session_key: str | None = None

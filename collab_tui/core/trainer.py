@@ -20,12 +20,14 @@ from .events import (
     ReportsAwaited, ReportsDue, ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send,
     SessionChanged, SettingsChanged, StateChanged, Validate,
 )
-from .policy import DEADLINE_MISSED, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision
+from .policy import (
+    DEADLINE_MISSED, AcceptancePolicy, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision,
+)
 from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
 from .witness import NetworkView, WitnessBook
 from .sessions import (
     ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR, LAPSED,
-    RESPONDER, RULE_LAPSED, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
+    MAX_HOLD_S, RESPONDER, RULE_LAPSED, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
     held_until,
 )
 
@@ -34,7 +36,6 @@ MAX_FINISHED_RECORDS = 2_000
 MAX_COMPONENTS = 500
 #: Content kept in memory across all stored components (a flood of large valid ones is bounded too).
 MAX_COMPONENT_STORE_BYTES = 32 * 1024 * 1024
-MAX_HOLD_S = 3_600.0
 #: Reports are weighed while our own record of a peer has fewer outcomes than this; beyond, ours decides.
 REPORTS_BELOW = 1_000_000
 
@@ -118,7 +119,7 @@ class NetworkedKernelTrainer:
                  max_component_bytes: int = DEFAULT_MAX_COMPONENT_BYTES,
                  history_size: int = DEFAULT_HISTORY,
                  validator_enabled: bool = False,
-                 policy: Any = None,
+                 policy: AcceptancePolicy | None = None,
                  trusted_reporters: Iterable[str] = (),
                  ask_settings: rp.AskSettings | None = None,
                  share_reports: bool | None = None) -> None:
@@ -137,7 +138,7 @@ class NetworkedKernelTrainer:
 
         if not isinstance(complements, ComplementTable):
             complements = ComplementTable.from_mapping(complements)
-        self.policy = policy or SeedPolicy(complements)
+        self.policy: AcceptancePolicy = policy or SeedPolicy(complements)
         self.max_active_sessions = int(max_active_sessions)
         self.hold_s = self._check_hold(hold_s)
         self.max_component_bytes = int(max_component_bytes)
