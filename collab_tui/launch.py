@@ -76,9 +76,9 @@ def build_trainer(ai_id: str, config: TrainerConfig, config_path: Path | None, *
     config_file = ConfigFile(config, config_path)
 
     def on_settings(change: ev.SettingsChanged) -> None:
-        config_file.update(lambda c: c.with_reputation(trust_threshold=change.trust_threshold,
-                                                       alpha=change.reputation_alpha)
-                           .with_decisions(hold_s=change.hold_s))
+        config_file.update(lambda c: c.replace(
+            reputation={"trust_threshold": change.trust_threshold, "alpha": change.reputation_alpha},
+            decisions={"hold_s": change.hold_s}))
 
     runner = TrainerRunner(trainer, url=url, token=token, producer=producer, validator=validator,
                            state_saver=StateSaver(store), on_settings=on_settings, clock=clock)
@@ -88,9 +88,9 @@ def build_trainer(ai_id: str, config: TrainerConfig, config_path: Path | None, *
 
 def apply_flags(config: TrainerConfig, args: argparse.Namespace) -> TrainerConfig:
     if args.specialization:
-        config = config.with_trainer(specialization=args.specialization)
+        config = config.replace(trainer=dict(specialization=args.specialization))
     if args.hub:
-        config = config.with_hub(url=args.hub)
+        config = config.replace(hub=dict(url=args.hub))
     rep: dict[str, Any] = {}
     if getattr(args, "policy", None) is not None:
         rep["policy"] = args.policy
@@ -99,11 +99,11 @@ def apply_flags(config: TrainerConfig, args: argparse.Namespace) -> TrainerConfi
     if args.alpha is not None:
         rep["alpha"] = args.alpha
     if rep:
-        config = config.with_reputation(**rep)
+        config = config.replace(reputation=rep)
     if args.hold is not None:
-        config = config.with_decisions(hold_s=args.hold)
+        config = config.replace(decisions=dict(hold_s=args.hold))
     if args.theme:
-        config = config.with_ui(theme=args.theme)
+        config = config.replace(ui=dict(theme=args.theme))
     return config
 
 

@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from .config import ConfigError
+from .values import ConfigError
 
 _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device"}

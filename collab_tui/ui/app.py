@@ -215,7 +215,7 @@ class CollabApp(App[None]):
         # The screen redraws itself on the theme signal; the app keeps the config in step.
         if not self._collab_ready:
             return
-        self.config = self.config.with_ui(theme=name)
+        self.config = self.config.replace(ui=dict(theme=name))
         path = self.save_config()
         if path is not None:
             self.notify(f"Theme {name} (saved to {path})", timeout=3, markup=False)
@@ -224,9 +224,9 @@ class CollabApp(App[None]):
         """The screen changed the trainer's settings: keep the config in step (the runner's
         hook saves it through the same ``ConfigFile`` when it has one)."""
         t = self.runner.trainer
-        self.config = (self.config.with_reputation(trust_threshold=t.trust_threshold,
-                                                   alpha=t.reputation_alpha)
-                       .with_decisions(hold_s=t.hold_s))
+        self.config = self.config.replace(
+            reputation={"trust_threshold": t.trust_threshold, "alpha": t.reputation_alpha},
+            decisions={"hold_s": t.hold_s})
         if getattr(self.runner, "on_settings", None) is None:
             self.save_config()
 
@@ -237,9 +237,9 @@ class CollabApp(App[None]):
             return None
         t = self.runner.trainer
         theme, threshold, alpha, hold = self.theme, t.trust_threshold, t.reputation_alpha, t.hold_s
-        self.config_file.update(lambda c: c.with_ui(theme=theme)
-                                .with_reputation(trust_threshold=threshold, alpha=alpha)
-                                .with_decisions(hold_s=hold))
+        self.config_file.update(lambda c: c.replace(
+            ui={"theme": theme}, reputation={"trust_threshold": threshold, "alpha": alpha},
+            decisions={"hold_s": hold}))
         self.config = self.config_file.config
         return self.config_file.path
 

@@ -43,7 +43,7 @@ async def test_live_keys_against_a_real_hub_and_bots(tmp_path, monkeypatch):
     config_file = ConfigFile(TrainerConfig(), config_path)
     runner.config_file = config_file
     runner.on_settings = lambda change: config_file.update(
-        lambda c: c.with_reputation(trust_threshold=change.trust_threshold, alpha=change.reputation_alpha))
+        lambda c: c.replace(reputation=dict(trust_threshold=change.trust_threshold, alpha=change.reputation_alpha)))
     app = CollabApp(runner, config=TrainerConfig(), config_path=config_path, theme_dirs=[])
     await swarm.start()
     try:

@@ -73,15 +73,22 @@ def test_construction_in_code_is_checked_and_normalized():
         HubSettings(url="http://example.org/")
 
 
-def test_with_helpers_change_one_section_and_validate():
-    c = TrainerConfig().with_reputation(trust_threshold=0.6)
+def test_replace_changes_sections_and_validates():
+    c = TrainerConfig().replace(reputation=dict(trust_threshold=0.6))
     assert c.reputation.trust_threshold == 0.6 and c.reputation.alpha == 0.3
-    assert c.with_decisions(hold_s=5).decisions.hold_s == 5.0
-    assert c.with_hub(url="ws://h:1").hub.url == "ws://h:1/"
+    assert c.replace(decisions=dict(hold_s=5)).decisions.hold_s == 5.0
+    assert c.replace(hub=dict(url="ws://h:1")).hub.url == "ws://h:1/"
     with pytest.raises(ConfigError, match="trust_threshold"):
-        c.with_reputation(trust_threshold=-0.1)
+        c.replace(reputation=dict(trust_threshold=-0.1))
     with pytest.raises(ConfigError, match=r"unknown key reputation\.nope"):
-        c.with_reputation(nope=1)
+        c.replace(reputation=dict(nope=1))
+    both = c.replace(reputation={"alpha": 0.4}, decisions={"hold_s": 2}, keys={"accept": ["a", "A"]})
+    assert (both.reputation.alpha, both.reputation.trust_threshold, both.decisions.hold_s) == (0.4, 0.6, 2.0)
+    assert both.keys == {"accept": "a,A"} and c.reputation.alpha == 0.3   # a copy; the original unchanged
+    with pytest.raises(ConfigError, match=r"decisions\.hold_s must be a number of seconds between 0 and 3600"):
+        c.replace(decisions={"hold_s": 3601})
+    with pytest.raises(ConfigError, match="unknown config section 'nosuch'"):
+        c.replace(nosuch={})
 
 
 # ---- text parsers for the CLI and the form -----------------------------------------
@@ -174,7 +181,7 @@ def test_save_then_load_round_trips_exactly(tmp_path):
 
 
 def test_literal_token_round_trips(tmp_path):
-    config = TrainerConfig().with_hub(token="s3cret")
+    config = TrainerConfig().replace(hub=dict(token="s3cret"))
     save_config(config, tmp_path / "c.toml")
     assert load_config(tmp_path / "c.toml").config.hub.token == "s3cret"
 
@@ -317,23 +324,23 @@ def test_state_path_refuses_ids_that_are_not_trainer_ids(bad_id):
 def test_resolve_token_precedence(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text("from-file\nsecond line ignored\n")
-    base = TrainerConfig().with_hub(token_env="TOK", token_file=str(token_file))
+    base = TrainerConfig().replace(hub=dict(token_env="TOK", token_file=str(token_file)))
     env = {"TOK": "from-env"}
     assert resolve_token(base, "from-cli", environ=env) == "from-cli"
-    assert resolve_token(base.with_hub(token="literal"), None, environ=env) == "literal"
+    assert resolve_token(base.replace(hub=dict(token="literal")), None, environ=env) == "literal"
     assert resolve_token(base, None, environ=env) == "from-env"
     assert resolve_token(base, None, environ={}) == "from-file"
-    assert resolve_token(base.with_hub(token_file=""), None, environ={}) is None
+    assert resolve_token(base.replace(hub=dict(token_file="")), None, environ={}) is None
 
 
 def test_resolve_token_reports_unreadable_or_empty_token_file(tmp_path):
-    missing = TrainerConfig().with_hub(token_env="", token_file=str(tmp_path / "missing"))
+    missing = TrainerConfig().replace(hub=dict(token_env="", token_file=str(tmp_path / "missing")))
     with pytest.raises(ConfigError, match=r"hub\.token_file: cannot read .*missing"):
         resolve_token(missing, environ={})
     empty = tmp_path / "empty"
     empty.write_text("\n")
     with pytest.raises(ConfigError, match="is empty"):
-        resolve_token(TrainerConfig().with_hub(token_file=str(empty)), environ={})
+        resolve_token(TrainerConfig().replace(hub=dict(token_file=str(empty))), environ={})
 
 
 # ---- the documentation shows what the code does -----------------------------------------

@@ -63,7 +63,7 @@ async def test_bad_user_theme_notifies_and_default_is_used(make_app, clock, tmp_
 
 async def test_theme_from_config_and_choice_saved(make_app, clock, tmp_path):
     path = tmp_path / "config.toml"
-    config = TrainerConfig().with_ui(theme="collab-light")
+    config = TrainerConfig().replace(ui=dict(theme="collab-light"))
     app = make_app(config=config, config_path=path)
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot, clock)
@@ -80,7 +80,7 @@ async def test_theme_from_config_and_choice_saved(make_app, clock, tmp_path):
 
 
 async def test_theme_flag_beats_config(make_app, clock):
-    app = make_app(config=TrainerConfig().with_ui(theme="collab-light"), theme="collab-high-contrast")
+    app = make_app(config=TrainerConfig().replace(ui=dict(theme="collab-light")), theme="collab-high-contrast")
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert app.theme == "collab-high-contrast"
