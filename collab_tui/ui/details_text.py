@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from rich.text import Text
 
-from ..core.numbers import tell_apart
+from ..core.numbers import score_text, tell_apart
 from ..core.text import peer_text
 from .widgets.cells import clock_time
 from .widgets.requests import IN_PREFIX
@@ -97,7 +97,32 @@ def peer_details(t: Any, peer: str) -> Text:
                          f"{plural(rec.failures, 'failure', 'failures')}" if rec else "none")]
     body = Text()
     rows_into(body, rows)
+    network_into(body, t, peer)
     return body
+
+
+def network_into(body: Text, t: Any, peer: str) -> None:
+    """What the network says of ``peer``: its score from the reports we believe, then each
+    reporter with its accuracy (how often its claims of that kind proved right against our
+    own outcomes), its weight (how much it counted, 0–1) and what it said."""
+    view = t.network_view(peer)
+    body.append("\nwhat the network says\n", "bold")
+    if view.score is None:
+        summary = "nothing counted yet" + (f" ({plural(len(view.rows), 'reporter', 'reporters')} heard, "
+                                           "none believed)" if view.rows else ": no reporter has told us of it")
+    else:
+        summary = f"{score_text(view.score, t.trust_threshold)} — {view.describe()}"
+    rows = [("network", summary)]
+    for row in view.rows:
+        said = f"said {_count(row.successes)} ✓ / {_count(row.failures)} ✗"
+        rows.append((f"  {row.reporter}", f"{said} · accuracy {row.accuracy:.2f} · weight {row.weight:.2f}"
+                                          + (" · pinned" if row.pinned else "")))
+    rows_into(body, rows)
+
+
+def _count(x: float) -> str:
+    return f"{x:g}" if x == int(x) else f"{x:.1f}"
+
 
 def rows_into(body: Text, rows: list[tuple[str, str]]) -> None:
     """Label / value lines; every value through ``peer_text`` (ids, features, reasons and

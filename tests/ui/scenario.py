@@ -50,8 +50,10 @@ class OfflineRunner(TrainerRunner):
         return super().encode_outgoing(message)
 
 
-def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.5, **kwargs: Any) -> TrainerRunner:
-    trainer = NetworkedKernelTrainer(ME, "networking", trust_threshold=threshold, hold_s=hold_s)
+def make_runner(clock: FixedClock, *, hold_s: float = 0.0, threshold: float = 0.5,
+                trainer_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> TrainerRunner:
+    trainer = NetworkedKernelTrainer(ME, "networking", trust_threshold=threshold, hold_s=hold_s,
+                                     **(trainer_kwargs or {}))
     return OfflineRunner(trainer, url="ws://127.0.0.1:9/", token=None, clock=clock, **kwargs)
 
 

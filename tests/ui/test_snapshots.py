@@ -86,3 +86,31 @@ def test_help_screen_80x24(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_reputation_with_what_the_network_says(snap_compare):
+    """Reports from two pinned reporters: the Network says column beside the bars, in their
+    colours and glyphs (red ▒ below the threshold, green █ above, — where nobody counted)."""
+    from collab_tui.core import reports as rp
+    from collab_tui.core.engines import make_policy
+
+    from .scenario import frame
+
+    clock = FixedClock()
+    runner = make_runner(clock, trainer_kwargs={"policy": make_policy("shared"),
+                                                "trusted_reporters": ["AI_Node_2", "AI_Node_3"]})
+    app = CollabApp(runner, theme="collab-dark", clock=clock, theme_dirs=[])
+
+    def report(reporter: str, observations: list[tuple[str, int, int]]) -> None:
+        runner.feed(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": [
+            {"subject": s, "successes": ok, "failures": bad, "last_outcome_at": 1.0} for s, ok, bad in observations]}))
+
+    async def run_before(pilot) -> None:
+        populate(app.runner, clock)
+        report("AI_Node_2", [("Mallory", 0, 9), ("Flaky_7", 6, 1)])
+        report("AI_Node_3", [("Mallory", 0, 4), ("AI_Node_2", 8, 0)])
+        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
+        app.main.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(160, 30), run_before=run_before)

@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from ...core.numbers import score_text
 from ...core.text import peer_text
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -221,6 +222,27 @@ def _bar_runs(filled: int, mark: int, above: bool, width: int,
                  else ("·", palette.muted)
                  for i in range(width))
     return runs, "".join(text for text, _ in runs)
+
+
+#: Cells of the mini bar beside the network's score.
+NET_BAR = 4
+
+
+def network_cell(score: float | None, reporters: int, threshold: float, palette: Palette) -> Cell:
+    """What the network says of a peer, beside our own bar: ``▒··· net 0.12 · 5`` (score and
+    the reporters that counted) in the bar's colours and glyphs; ``—`` when none counted.
+    Sorts by the score (peers nobody reported on first)."""
+    if score is None or reporters <= 0:
+        return Cell("—", palette.muted, sort_value=-1.0)
+    score = min(1.0, max(0.0, score))
+    above = score >= threshold
+    colour = palette.success if above else palette.error
+    filled = round(score * NET_BAR)
+    bar = ("█" if above else "▒") * filled + "·" * (NET_BAR - filled)
+    cell = BarCell(((bar[:filled], colour), (bar[filled:], palette.muted),
+                    (f" net {score_text(score, threshold)} · {reporters}", colour)), score)
+    cell.style = colour          # the colour of the text when the cell is cut to fit
+    return cell
 
 
 #: A change smaller than this over the sparkline's window reads as flat.

@@ -1,4 +1,5 @@
-"""One row per known peer: score bar with the threshold marked, evidence, trend, last outcome."""
+"""One row per known peer: score bar with the threshold marked, what the network says,
+evidence, trend, last outcome."""
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Sequence
@@ -6,7 +7,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ...core.numbers import score_text
 from ...core.reputation import NEUTRAL
-from .cells import Cell, IdCell, ago, clean, score_bar, sparkline
+from .cells import Cell, IdCell, ago, clean, network_cell, score_bar, sparkline
 from .rows import Column
 from .table import TrainerTable
 
@@ -20,6 +21,7 @@ class ReputationTable(TrainerTable):
         Column("spec", "Specialization", 14, min_width=8, priority=30),
         Column("bar", "Trust  ┃ threshold", BAR_WIDTH, priority=80),
         Column("score", "Score", 6, min_width=5, priority=95),
+        Column("net", "Network says", 17, priority=45),
         Column("sf", "✓/✗", 7, min_width=5, priority=60),
         Column("obs", "Obs", 4, priority=20),
         Column("trend", "Trend", TREND_WIDTH, priority=50),
@@ -28,7 +30,7 @@ class ReputationTable(TrainerTable):
     )
     default_sort = ("peer", False)
     max_rows = 5000
-    AGE_COLUMN = 8      # "when": beyond max_rows, the peers heard of least recently go
+    AGE_COLUMN = 9      # "when": beyond max_rows, the peers heard of least recently go
     PLACEHOLDER = "No peers known yet — peers appear here once the hub tells us about them."
 
     def peers(self) -> list[str]:
@@ -53,20 +55,36 @@ class ReputationTable(TrainerTable):
         self.rebuild(self.all_rows())
 
     def tick(self) -> None:
-        """Keep the "when" column's relative times current."""
+        """Keep the "when" column's relative times current, and what the network says (reports
+        arrive, and reporters' weights move with our own outcomes, without a row event)."""
         now = self.clock()
         book = self.trainer.book
         when = self._column_index["when"]
+        net = self._column_index["net"]
         changed = []
         for peer, cells in self.rows.items():
+            new = cells
             rec = book.records.get(peer)
-            if rec is None or rec.last_time is None:
-                continue
-            cell = Cell(ago(rec.last_time, now), sort_value=rec.last_time)
-            if cells[when] != cell:
-                changed.append((peer, cells[:when] + (cell,) + cells[when + 1:]))
+            if rec is not None and rec.last_time is not None:
+                cell = Cell(ago(rec.last_time, now), sort_value=rec.last_time)
+                if cells[when] != cell:
+                    new = new[:when] + (cell,) + new[when + 1:]
+            if cells[net].plain != "—" or self.trainer.witness.has_reports(peer):
+                cell = self.network(peer)
+                if cells[net] != cell:
+                    new = new[:net] + (cell,) + new[net + 1:]
+            if new is not cells:
+                changed.append((peer, new))
         if changed:
             self.apply(changed)
+
+    def network(self, peer: str) -> Cell:
+        """The "Network says" cell: the score of the reports we believe, and how many counted."""
+        t = self.trainer
+        if not t.witness.has_reports(peer):
+            return network_cell(None, 0, t.trust_threshold, self.palette)
+        view = t.network_view(peer)
+        return network_cell(view.score, view.reporters, t.trust_threshold, self.palette)
 
     def cells(self, peer: str, now: float) -> Sequence[Cell]:
         p = self.palette
@@ -91,6 +109,7 @@ class ReputationTable(TrainerTable):
             Cell(clean(info.get("specialization", "?"))),
             score_bar(score, threshold, BAR_WIDTH, p),
             Cell(score_text(score, threshold), f"bold {p.success if above else p.error}", sort_value=score),
+            self.network(peer),
             Cell(f"{successes}/{failures}", sort_value=successes - failures),
             Cell(str(successes + failures), sort_value=successes + failures),
             sparkline(t.book.trend(peer), TREND_WIDTH, p),

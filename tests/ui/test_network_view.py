@@ -1,0 +1,123 @@
+"""What the network says (shared evidence, issue 11) in the TUI: the Reputation table's
+"Network says" column beside our own bar, sorting by it, the details view's reporters, and
+reasons decided by reports in the Requests table. A real runner fed with real frames."""
+from __future__ import annotations
+
+from collab_tui.core import reports as rp
+from collab_tui.core.engines import make_policy
+from collab_tui.ui.screens.details import DetailsScreen
+
+from .conftest import settle, started
+from .scenario import frame, make_runner, request_from, sent_frames
+
+SIZE = (160, 48)
+PINNED = ["AI_Node_2", "AI_Node_3"]
+
+
+def report(runner, reporter: str, observations: list[tuple[str, int, int]], query_id: str | None = None) -> None:
+    runner.feed(frame(rp.REPUTATION_REPORT, reporter, {
+        "query_id": query_id,
+        "observations": [{"subject": s, "successes": ok, "failures": bad, "last_outcome_at": 1.0}
+                         for s, ok, bad in observations]}))
+
+
+def shared_runner(clock, **trainer_kwargs):
+    return make_runner(clock, trainer_kwargs={"policy": make_policy("shared"), "trusted_reporters": PINNED,
+                                              **trainer_kwargs})
+
+
+def net_text(app, peer: str) -> str:
+    return app.main.reputation.get_cell(peer, "net").plain
+
+
+async def test_the_network_column_shows_what_believed_reporters_say(make_app, clock):
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        table = app.main.reputation
+        assert "net" in table.visible_columns()
+        assert net_text(app, "Mallory") == "—"                      # nobody has said anything yet
+        report(app.runner, "AI_Node_2", [("Mallory", 0, 9), ("Flaky_7", 6, 0)])
+        report(app.runner, "AI_Node_3", [("Mallory", 0, 4)])
+        app.main.tick()                                           # reports carry no row event
+        mallory = table.get_cell("Mallory", "net")
+        assert mallory.plain.endswith(" · 2") and " net 0." in mallory.plain
+        assert mallory.plain.startswith("▒") or mallory.plain.startswith("·")     # below the threshold
+        assert table.palette.error in mallory.style
+        flaky = table.get_cell("Flaky_7", "net")
+        assert flaky.plain.startswith("█") and flaky.plain.endswith(" · 1") and table.palette.success in flaky.style
+        assert net_text(app, "AI_Node_3") == "—"
+        await settle(pilot, lambda: any(" net " in line for line in table.lines_shown()))
+        # sortable by the network's view: nobody-said first, then lowest to highest
+        table.sort_by("net")
+        order = table.ordered_keys()
+        assert order.index("Mallory") < order.index("Flaky_7")
+        assert all(net_text(app, p) == "—" for p in order[:order.index("Mallory")])
+        table.sort_by("net")                                      # again: reversed
+        assert table.ordered_keys()[0] == "Flaky_7"
+        assert "Network says ▼" in next(iter(table.lines_shown()))
+
+
+async def test_a_reporter_not_believed_is_heard_but_does_not_count(make_app, clock):
+    """An unpinned reporter nobody has judged yet: its claim is listed, the column stays '—'."""
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        report(app.runner, "Flaky_7", [("AI_Node_3", 0, 7)])
+        app.main.tick()
+        assert net_text(app, "AI_Node_3") == "—"
+
+
+async def test_peer_details_list_each_reporter_with_accuracy_weight_and_claim(make_app, clock):
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        hostile = "Evil\x1b[31m\x07"
+        report(app.runner, "AI_Node_2", [("Mallory", 0, 9)])
+        report(app.runner, hostile, [("Mallory", 5, 0)])
+        app.main.tick()
+        table = app.main.reputation
+        table.focus()
+        table.select_key("Mallory")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        body = app.screen.body.plain
+        assert "what the network says" in body
+        assert "from 1 reporter" in body                              # the pinned one counted
+        line = next(line for line in body.splitlines() if line.strip().startswith("AI_Node_2"))
+        assert "said 0 ✓ / 9 ✗ · accuracy 1.00 · weight 1.00 · pinned" in line
+        evil = next(line for line in body.splitlines() if line.strip().startswith("Evil"))
+        assert "said 5 ✓ / 0 ✗" in evil and "weight 0.00" in evil and "pinned" not in evil
+        assert "\x1b" not in body and "\x07" not in body                # through peer_text
+
+
+async def test_details_say_when_nothing_counted(make_app, clock):
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        table = app.main.reputation
+        table.focus()
+        table.select_key("Flaky_7")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        assert "nothing counted yet: no reporter has told us of it" in app.screen.body.plain
+
+
+async def test_a_reason_decided_by_reports_shows_in_the_reason_column(make_app, clock):
+    """A stranger asks; the trainer queries its pinned reporters, their answers decide, and the
+    Requests row's Reason says so (the core's 'reports: …' text)."""
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, clock)
+        before = len(sent_frames(app.runner))
+        key = request_from(app.runner, "Mallory_2", "req-s1")
+        queries = [f for f in sent_frames(app.runner)[before:] if f["type"] == rp.REPUTATION_QUERY]
+        assert {q["recipient_id"] for q in queries} >= set(PINNED)
+        for q in queries:
+            bad = [("Mallory_2", 0, 5)] if q["recipient_id"] in PINNED else []
+            report(app.runner, q["recipient_id"], bad, query_id=q["payload"]["query_id"])
+        decision = app.runner.trainer.incoming[key].decision
+        assert decision.reason.startswith("reports: 0 ✓ / 10 ✗ from 2 reporters"), decision.reason
+        requests = app.main.requests
+        await settle(pilot, lambda: "in:" + key in requests.rows)
+        assert requests.get_cell("in:" + key, "reason").plain.startswith("reports: 0 ✓ / 10 ✗ from 2 reporters")
