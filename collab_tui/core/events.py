@@ -208,3 +208,10 @@ class ReportsDue(Event):
     """Our observations changed: a broadcast REPUTATION_REPORT is due at ``due_at`` (``tick``)."""
 
     due_at: float
+
+
+#: Everything a trainer method returns, in order: the shell carries out the actions and
+#: hands every event to its observers (as websockets' ``protocol.py`` types its events).
+Output = (Send | Produce | Validate | StateChanged | Joined | PeerChanged | DecisionMade | ResponseSent
+          | RequestSent | ResponseReceived | SessionChanged | ComponentReceived | ReputationChanged
+          | ProtocolProblem | HubError | SettingsChanged | ReportsAwaited | ReportsDue)

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 from .numbers import tell_apart
 from .policy import (
-    POLICY_NAMES, RULE_TRUST, ComplementTable, Decision, RequestContext, Rule, SeedPolicy, trusted_verdict,
+    RULE_TRUST, ComplementTable, Decision, RequestContext, Rule, SeedPolicy, trusted_verdict,
 )
 
 RULE_PROBATION = Rule.PROBATION

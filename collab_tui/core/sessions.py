@@ -1,12 +1,15 @@
 """Records of requests and collaboration sessions, on both sides of a collaboration."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Callable
 
 from .policy import Decision, Rule
 
+#: How many finished records of each kind are kept in memory (the feed is bounded).
+MAX_FINISHED_RECORDS = 2_000
 #: The longest an automatic verdict may be held for the operator (``decisions.hold_s``, ``--hold``).
 MAX_HOLD_S = 3_600.0
 
@@ -155,3 +158,83 @@ def hold_warning(hold_s: float, deadlines_s: list[float]) -> str | None:
         return None
     return (f"hold {hold_s:g} s is at least the deadline of {len(shorter)} of the last {len(deadlines_s)} "
             f"request(s) (shortest {shorter[0]:g} s): those would lapse unanswered while held")
+
+
+class CommandError(ValueError):
+    """An operator command that cannot be carried out; the message says why."""
+
+
+def prune_finished(records: OrderedDict, finished: Callable[[Any], bool]) -> None:
+    """Drop the oldest finished records beyond ``MAX_FINISHED_RECORDS`` (unfinished ones are kept)."""
+    excess = len(records) - MAX_FINISHED_RECORDS
+    if excess <= 0:
+        return
+    doomed = []
+    for key, record in records.items():
+        if finished(record):
+            doomed.append(key)
+            if len(doomed) >= excess:
+                break
+    for key in doomed:
+        del records[key]
+
+
+class SessionTable(OrderedDict):
+    """``collaboration_sessions``: an ordered dict that also counts running responder sessions.
+
+    Sessions change status through ``NetworkedKernelTrainer._finish``, which tells the
+    table; entries of other types (the seed's plain ``{"status": ...}`` dicts) are counted
+    by looking at them, since nothing reports their changes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._running: set[str] = set()
+        self._foreign: set[str] = set()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            self._forget(key)
+        super().__setitem__(key, value)
+        if isinstance(value, CollaborationSession):
+            if value.role == RESPONDER and value.status == ACTIVE:
+                self._running.add(key)
+        else:
+            self._foreign.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._forget(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self._forget(key)
+        return super().pop(key, *default)
+
+    def popitem(self, last: bool = True) -> tuple[str, Any]:
+        key, value = super().popitem(last)
+        self._forget(key)
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self._running.clear()
+        self._foreign.clear()
+
+    def _forget(self, key: str) -> None:
+        self._running.discard(key)
+        self._foreign.discard(key)
+
+    def status_changed(self, session: CollaborationSession, status: str) -> None:
+        if session.role == RESPONDER and status == ACTIVE and session.key in self:
+            self._running.add(session.key)
+        else:
+            self._running.discard(session.key)
+
+    def active_responders(self) -> int:
+        count = len(self._running)
+        for key in self._foreign:
+            entry = self[key]
+            role = entry.get("role", RESPONDER) if hasattr(entry, "get") else RESPONDER
+            if entry["status"] == ACTIVE and role == RESPONDER:
+                count += 1
+        return count

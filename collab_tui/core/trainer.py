@@ -7,105 +7,42 @@ task, reads a clock or touches a file.
 """
 from __future__ import annotations
 
-import copy
 import math
 from collections import OrderedDict
 from typing import Any, Iterable, Sequence
 
 from . import reports as rp
 from . import wire
-from .components import DEFAULT_MAX_COMPONENT_BYTES, build_component, check_component
+from .component_store import MAX_COMPONENT_STORE_BYTES, MAX_COMPONENTS, ComponentStore, OperatorMarks
+from .components import DEFAULT_MAX_COMPONENT_BYTES
 from .events import (
-    ComponentReceived, DecisionMade, HubError, Joined, PeerChanged, Produce, ProtocolProblem,
-    ReportsAwaited, ReportsDue, ReputationChanged, RequestSent, ResponseReceived, ResponseSent, Send,
-    SessionChanged, SettingsChanged, StateChanged, Validate,
+    Output, ProtocolProblem, ReportsAwaited, ReportsDue, ReputationChanged, Send, SessionChanged, SettingsChanged,
+    StateChanged,
 )
-from .policy import (
-    DEADLINE_MISSED, AcceptancePolicy, ComplementTable, Decision, RequestContext, SeedPolicy, operator_decision,
-)
+from .incoming import IncomingSide
+from .outgoing import OutgoingSide
+from .presence import PresenceSide
+from .policy import DEADLINE_MISSED, AcceptancePolicy, ComplementTable, Decision, RequestContext, SeedPolicy
 from .reputation import DEFAULT_HISTORY, NEUTRAL, ReputationBook, ScoreChange, check_unit
 from .witness import NetworkView, WitnessBook
 from .sessions import (
-    ACTIVE, ANSWERED, CANCELLED, COMPLETED, DELIVERED, EXPIRED, FAILED, FINISHED, HELD, INITIATOR, LAPSED,
-    MAX_HOLD_S, RESPONDER, RULE_LAPSED, VALIDATING, CollaborationSession, IncomingRequest, OutgoingRequest, PeerResponse,
-    held_until,
+    ACTIVE, EXPIRED, FAILED, HELD, INITIATOR, MAX_FINISHED_RECORDS, MAX_HOLD_S, CollaborationSession, CommandError,
+    IncomingRequest, OutgoingRequest, SessionTable, held_until,
 )
 
-#: How many finished records of each kind are kept in memory (the feed is bounded).
-MAX_FINISHED_RECORDS = 2_000
-MAX_COMPONENTS = 500
-#: Content kept in memory across all stored components (a flood of large valid ones is bounded too).
-MAX_COMPONENT_STORE_BYTES = 32 * 1024 * 1024
+__all__ = ["CommandError", "MAX_COMPONENTS", "MAX_COMPONENT_STORE_BYTES", "MAX_FINISHED_RECORDS",
+           "NetworkedKernelTrainer", "SessionTable"]
+
 #: Reports are weighed while our own record of a peer has fewer outcomes than this; beyond, ours decides.
 REPORTS_BELOW = 1_000_000
 
 
-class SessionTable(OrderedDict):
-    """``collaboration_sessions``: an ordered dict that also counts running responder sessions.
+class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorMarks):
+    """The trainer. Joining and presence live in ``presence``; its lifecycles in ``incoming`` (requests we receive),
+    ``outgoing`` (requests we send, components delivered to us) and ``component_store``
+    (stored components, operator marks); the reputation-report exchange, time and the
+    settings are here."""
 
-    Sessions change status through ``NetworkedKernelTrainer._finish``, which tells the
-    table; entries of other types (the seed's plain ``{"status": ...}`` dicts) are counted
-    by looking at them, since nothing reports their changes.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._running: set[str] = set()
-        self._foreign: set[str] = set()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self:
-            self._forget(key)
-        super().__setitem__(key, value)
-        if isinstance(value, CollaborationSession):
-            if value.role == RESPONDER and value.status == ACTIVE:
-                self._running.add(key)
-        else:
-            self._foreign.add(key)
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._forget(key)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        self._forget(key)
-        return super().pop(key, *default)
-
-    def popitem(self, last: bool = True) -> tuple[str, Any]:
-        key, value = super().popitem(last)
-        self._forget(key)
-        return key, value
-
-    def clear(self) -> None:
-        super().clear()
-        self._running.clear()
-        self._foreign.clear()
-
-    def _forget(self, key: str) -> None:
-        self._running.discard(key)
-        self._foreign.discard(key)
-
-    def status_changed(self, session: CollaborationSession, status: str) -> None:
-        if session.role == RESPONDER and status == ACTIVE and session.key in self:
-            self._running.add(session.key)
-        else:
-            self._running.discard(session.key)
-
-    def active_responders(self) -> int:
-        count = len(self._running)
-        for key in self._foreign:
-            entry = self[key]
-            role = entry.get("role", RESPONDER) if hasattr(entry, "get") else RESPONDER
-            if entry["status"] == ACTIVE and role == RESPONDER:
-                count += 1
-        return count
-
-
-class CommandError(ValueError):
-    """An operator command that cannot be carried out; the message says why."""
-
-
-class NetworkedKernelTrainer:
     def __init__(self, ai_id: str, specialization: str = "general",
                  hub_host: str = "127.0.0.1", hub_port: int = 6000,
                  auth_token: str | None = "secret1",
@@ -151,8 +88,9 @@ class NetworkedKernelTrainer:
         self._held_accepts: set[str] = set()
         self.incoming: OrderedDict[str, IncomingRequest] = OrderedDict()
         self.outgoing: OrderedDict[str, OutgoingRequest] = OrderedDict()
-        self.shared_knowledge: dict[str, Any] = {"benchmarks": OrderedDict()}
-        self._component_bytes = 0
+        self.components = ComponentStore()
+        # The seed's name for the stored components: the store's own dict.
+        self.shared_knowledge: dict[str, Any] = {"benchmarks": self.components.items}
         self.joined = False
         # A TRAINING_SYNC split over several frames (``more``): the union so far.
         self._sync_pending = False
@@ -200,7 +138,7 @@ class NetworkedKernelTrainer:
         return float(value)
 
     def configure(self, *, trust_threshold: float | None = None, reputation_alpha: float | None = None,
-                  hold_s: float | None = None, now: float | None = None) -> list:
+                  hold_s: float | None = None, now: float | None = None) -> list[Output]:
         """Apply new settings at once (validated first, all or nothing).
 
         A shorter hold window applies to what is held now: each held verdict is due at
@@ -217,7 +155,7 @@ class NetworkedKernelTrainer:
             self.trust_threshold = trust_threshold
         if reputation_alpha is not None:
             self.reputation_alpha = reputation_alpha
-        out: list = [SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)]
+        out: list[Output] = [SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)]
         if hold_s is not None:
             self.hold_s = float(hold_s)
             out[0] = SettingsChanged(self.trust_threshold, self.reputation_alpha, self.hold_s)
@@ -290,25 +228,9 @@ class NetworkedKernelTrainer:
         return self.collaboration_sessions.active_responders() + held
 
     # ------------------------------------------------------------------
-    # Connection
-    def hello(self, now: float) -> list:
-        self.now = now
-        return [Send(wire.make_message(wire.HELLO, self.ai_id, {
-            "ai_id": self.ai_id, "specialization": self.specialization,
-            "capabilities": list(self.capabilities), "protocol_version": wire.PROTOCOL_VERSION,
-        }, now))]
-
-    def disconnected(self, now: float) -> list:
-        """The hub went away: keep everything; peers' presence is unknown until we rejoin."""
-        self.now = now
-        self.joined = False
-        self.online.clear()
-        self._sync_pending, self._sync_active = False, []
-        return []
-
-    # ------------------------------------------------------------------
-    # Frames in
-    def handle(self, message: wire.NetworkMessage | dict | str, now: float) -> list:
+    # Frames in (the connection's own frames in ``presence``, the lifecycles' in ``incoming``,
+    # ``outgoing``)
+    def handle(self, message: wire.NetworkMessage | dict | str, now: float) -> list[Output]:
         self.now = now
         if not isinstance(message, wire.NetworkMessage):
             try:
@@ -322,313 +244,6 @@ class NetworkedKernelTrainer:
             return handler(self, message)
         except wire.FrameError as exc:
             return [ProtocolProblem(message.sender_id, f"{message.type}: {exc}")]
-
-    def _handle_training_sync(self, message: wire.NetworkMessage) -> list:
-        """TRAINING_SYNC answers our HELLO: cache every peer's specialization.
-
-        When the trainers online do not fit in one frame, the hub sends several in a row
-        with ``more: true`` on all but the last (PROTOCOL.md, Joining 3): we take the
-        union, and count as joined (presence complete) only after the last one.
-        """
-        out: list = []
-        if not self._sync_pending:
-            self.online = set()
-            self._sync_active = []
-        active = [a for a in message.payload.get("active_ais", []) or [] if isinstance(a, str)]
-        self._sync_active.extend(active)
-        self.online.update(active)
-        for entry in message.payload.get("collaboration_opportunities", []) or []:
-            parsed = wire.parse_peer(entry)
-            if parsed:
-                ai_id, info = parsed
-                self.known_ai_info[ai_id] = info
-                self.online.add(ai_id)
-                out.append(PeerChanged(ai_id, info, True))
-        self._sync_pending = message.payload.get("more") is True
-        if self._sync_pending:
-            return out
-        self.joined = True
-        active_all, self._sync_active = list(dict.fromkeys(self._sync_active)), []
-        return [Joined(active_all), *out]
-
-    def _handle_peer_joined(self, message: wire.NetworkMessage) -> list:
-        parsed = wire.parse_peer(message.payload)
-        if not parsed:
-            raise wire.FrameError("PEER_JOINED without ai_id and specialization")
-        ai_id, info = parsed
-        self.known_ai_info[ai_id] = info
-        self.online.add(ai_id)
-        return [PeerChanged(ai_id, info, True)]
-
-    def _handle_peer_left(self, message: wire.NetworkMessage) -> list:
-        ai_id = message.payload.get("ai_id")
-        if not isinstance(ai_id, str):
-            raise wire.FrameError("PEER_LEFT without ai_id")
-        self.online.discard(ai_id)
-        return [PeerChanged(ai_id, self.known_ai_info.get(ai_id), False)]
-
-    def _handle_error(self, message: wire.NetworkMessage) -> list:
-        code = message.payload.get("code")
-        detail = message.payload.get("detail")
-        return [HubError(str(code), str(detail) if detail is not None else "")]
-
-    # ---- the receiving side -------------------------------------------
-    def _handle_collaboration_request(self, message: wire.NetworkMessage) -> list:
-        req = wire.parse_request(message.payload)
-        initiator = message.sender_id
-        key = f"{initiator}/{req.request_id}"
-        if key in self.incoming or key in self._awaiting:
-            return [ProtocolProblem(initiator, f"duplicate request {req.request_id[:8]} ignored")]
-        asks = self._ask_before_deciding(key, initiator, req)
-        if asks:
-            return asks
-        return self._admit_request(key, initiator, req)
-
-    def _admit_request(self, key: str, initiator: str, req: wire.RequestPayload,
-                       received_at: float | None = None) -> list:
-        """Decide a request now (with whatever reports have come in) and record the verdict."""
-        decision = self.decide(req.collaboration_type, initiator)
-        info = self._get_ai_info(initiator)
-        record = IncomingRequest(
-            key=key, request_id=req.request_id, initiator=initiator,
-            collaboration_type=req.collaboration_type, feature=req.feature, deadline_s=req.deadline_s,
-            received_at=self.now if received_at is None else received_at, initiator_specialization=info.get("specialization") if info else None,
-            decision=decision, verdict=decision)
-        self.incoming[key] = record
-        self._prune(self.incoming, lambda r: r.status != HELD)
-        if self.hold_s > 0:
-            record.status = HELD
-            record.hold_until = held_until(record.received_at, self.hold_s, record.deadline_at)
-            if decision.accept:
-                self._held_accepts.add(key)
-            return [DecisionMade(record)]
-        return [DecisionMade(record), *self._send_verdict(record)]
-
-    def _lapse(self, record: IncomingRequest) -> list:
-        """The deadline came while the verdict was held: answer that it expired, start nothing."""
-        record.status = LAPSED
-        self._held_accepts.discard(record.key)
-        reason = (f"expired: the deadline ({record.deadline_s:g} s) passed while the verdict was held "
-                  f"(automatic verdict: {record.verdict.verdict} — {record.verdict.reason})")
-        record.verdict = Decision(False, RULE_LAPSED, reason, record.decision.score, record.decision.threshold)
-        return [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
-            "request_id": record.request_id, "accepted": False, "reason": reason, "overridden": False,
-        }, self.now, recipient_id=record.initiator)), ResponseSent(record, record.verdict)]
-
-    def _send_verdict(self, record: IncomingRequest) -> list:
-        """Send the verdict in force, and start or cancel the session it implies."""
-        verdict = record.verdict
-        record.status = ANSWERED
-        self._held_accepts.discard(record.key)
-        out: list = [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
-            "request_id": record.request_id, "accepted": verdict.accept,
-            "reason": verdict.reason, "overridden": record.overridden,
-        }, self.now, recipient_id=record.initiator)), ResponseSent(record, verdict)]
-        session = self.collaboration_sessions.get(record.session_key) if record.session_key else None
-        if verdict.accept and (session is None or session.status in (CANCELLED,)):
-            if self.now >= record.deadline_at:
-                return out
-            session = CollaborationSession(
-                key=f"in:{record.key}", request_id=record.request_id, role=RESPONDER,
-                peer=record.initiator, collaboration_type=record.collaboration_type,
-                feature=record.feature, started_at=self.now, deadline_at=record.deadline_at)
-            self.collaboration_sessions[session.key] = session
-            self.collaboration_sessions.move_to_end(session.key)
-            self._prune(self.collaboration_sessions, lambda s: s.status in FINISHED)
-            record.session_key = session.key
-            out += [SessionChanged(session),
-                    Produce(session.key, record.as_request(), session.deadline_at)]
-        elif not verdict.accept and session is not None and session.status == ACTIVE:
-            self._finish(session, CANCELLED, "cancelled: verdict changed to reject")
-            out.append(SessionChanged(session))
-        return out
-
-    def production_finished(self, session_key: str, ok: bool, content: str, reason: str,
-                            now: float) -> list:
-        """The shell reports what the producer made for one of our sessions."""
-        self.now = now
-        session = self.collaboration_sessions.get(session_key)
-        if session is None or session.status != ACTIVE:
-            return []  # cancelled or expired meanwhile: the work is dropped
-        if not ok:
-            self._finish(session, FAILED, f"producer failed: {reason}")
-            return [Send(wire.make_message(wire.COLLABORATION_RESPONSE, self.ai_id, {
-                "request_id": session.request_id, "accepted": False,
-                "reason": f"could not produce the component: {reason}", "overridden": False,
-            }, now, recipient_id=session.peer)), SessionChanged(session)]
-        component = build_component(
-            component_id=f"{self.ai_id}-{session.request_id[:12]}",
-            name=session.feature or session.collaboration_type or "component",
-            version="1.0", content=content)
-        self._finish(session, DELIVERED, f"delivered {len(content.encode('utf-8'))} bytes")
-        session.component_key = component["id"]
-        return [Send(wire.make_message(wire.OS_COMPONENT_SHARE, self.ai_id, {
-            "request_id": session.request_id, "component": component, "collaboration_complete": True,
-        }, now, recipient_id=session.peer)), SessionChanged(session)]
-
-    def override(self, incoming_key: str, accept: bool, now: float) -> list:
-        """The operator flips (or confirms) the verdict on a request we received."""
-        self.now = now
-        record = self.incoming.get(incoming_key)
-        if record is None:
-            raise CommandError("no such request")
-        session = self.collaboration_sessions.get(record.session_key) if record.session_key else None
-        if record.status == LAPSED:
-            raise CommandError("too late: the request's deadline passed while its verdict was held")
-        if record.verdict.accept == accept and record.status == ANSWERED:
-            raise CommandError(f"already {'accepted' if accept else 'rejected'}")
-        if not accept and session is not None and session.status in FINISHED - {CANCELLED}:
-            raise CommandError(f"too late to reject: the session is {session.status}")
-        if accept and now >= record.deadline_at:
-            raise CommandError("too late to accept: the request's deadline has passed")
-        record.verdict = operator_decision(accept, record.decision)
-        record.overridden = True
-        record.hold_until = None
-        return self._send_verdict(record)
-
-    # ---- the initiating side ------------------------------------------
-    def start_request(self, collaboration_type: str, feature: str, deadline_s: float, now: float,
-                      recipient: str | None = None) -> tuple[str, list]:
-        """Broadcast (or direct) a COLLABORATION_REQUEST; returns its id and the actions."""
-        self.now = now
-        if isinstance(deadline_s, bool) or not isinstance(deadline_s, (int, float)) \
-                or not (0 < deadline_s <= wire.MAX_DEADLINE_S):
-            raise CommandError(f"deadline must be between 0 and {wire.MAX_DEADLINE_S:g} seconds")
-        if not collaboration_type:
-            raise CommandError("collaboration type must not be empty")
-        request_id = wire.new_id()
-        record = OutgoingRequest(request_id, collaboration_type, feature, float(deadline_s), now, recipient)
-        self.outgoing[request_id] = record
-        self._prune(self.outgoing, lambda r: now >= r.deadline_at)
-        msg = wire.make_message(wire.COLLABORATION_REQUEST, self.ai_id, {
-            "request_id": request_id, "collaboration_type": collaboration_type,
-            "feature": feature, "deadline_s": float(deadline_s)}, now, recipient_id=recipient)
-        return request_id, [Send(msg), RequestSent(record)]
-
-    def _handle_collaboration_response(self, message: wire.NetworkMessage) -> list:
-        resp = wire.parse_response(message.payload)
-        peer = message.sender_id
-        record = self.outgoing.get(resp.request_id)
-        if record is None:
-            return [ProtocolProblem(peer, f"response to unknown request {resp.request_id[:8]}")]
-        record.responses[peer] = PeerResponse(resp.accepted, resp.reason, resp.overridden, self.now)
-        out: list = [ResponseReceived(record, peer, resp.accepted, resp.reason, resp.overridden)]
-        key = f"out:{resp.request_id}/{peer}"
-        session = self.collaboration_sessions.get(key)
-        if resp.accepted:
-            if session is None or session.status == CANCELLED:
-                if self.now >= record.deadline_at:
-                    out.append(ProtocolProblem(peer, f"accept for request {resp.request_id[:8]} after its deadline"))
-                    return out
-                session = CollaborationSession(
-                    key=key, request_id=resp.request_id, role=INITIATOR, peer=peer,
-                    collaboration_type=record.collaboration_type, feature=record.feature,
-                    started_at=self.now, deadline_at=record.deadline_at)
-                self.collaboration_sessions[key] = session
-                self._prune(self.collaboration_sessions, lambda s: s.status in FINISHED)
-                out.append(SessionChanged(session))
-        elif session is not None and session.status == ACTIVE:
-            # A reject after an accept cancels; the peer said so in time, it is not a failure.
-            self._finish(session, CANCELLED, f"peer withdrew: {resp.reason}")
-            out.append(SessionChanged(session))
-        return out
-
-    def _handle_os_component_share(self, message: wire.NetworkMessage) -> list:
-        """Store a shared component; a valid, complete delivery is a success for its sender."""
-        payload = message.payload
-        source = message.sender_id
-        comp = payload.get("component")
-        request_id = payload.get("request_id")
-        request_id = request_id if isinstance(request_id, str) else None
-        complete = payload.get("collaboration_complete", False) is True
-        session = self.collaboration_sessions.get(f"out:{request_id}/{source}") if request_id else None
-        check = check_component(comp, self.max_component_bytes)
-        raw_id = comp.get("id") if isinstance(comp, dict) else None
-        cid = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 128 else wire.new_id()
-        benchmarks = self.shared_knowledge["benchmarks"]
-        key = cid
-        if key in benchmarks and benchmarks[key]["source"] != source:
-            key = f"{cid}@{source}"
-        if key in benchmarks:
-            key = f"{key}#{wire.new_id()[:6]}"
-        record = {
-            "component": comp if check.ok else {"invalid": True},
-            "source": source, "received_at": self.now, "request_id": request_id,
-            "collaboration_complete": complete, "validation": "passed" if check.ok else "failed",
-            "reason": check.reason, "mark": None, "mark_change_id": None,
-        }
-        benchmarks[key] = record
-        self._component_bytes += _content_size(record)
-        self._evict_components()
-        out: list = []
-        counts = session is not None and session.status == ACTIVE
-        if not counts:
-            why = ("no accepted request of ours" if session is None
-                   else f"session already {session.status}")
-            record["reason"] += f"; not counted: {why}"
-            if not check.ok and session is None:
-                # Garbage nobody asked for still costs its sender: it is a failed collaboration.
-                out += self._outcome(source, False, check.reason)
-            return [ComponentReceived(key, record), *out]
-        session.component_key = key
-        if not check.ok:
-            self._finish(session, FAILED, check.reason)
-            return [ComponentReceived(key, record), SessionChanged(session),
-                    *self._outcome(source, False, check.reason)]
-        if not complete:
-            record["reason"] += "; partial delivery (collaboration_complete=false)"
-            return [ComponentReceived(key, record)]
-        if self.validator_enabled:
-            record["validation"] = "validating"
-            session.status = VALIDATING
-            return [ComponentReceived(key, record), SessionChanged(session), Validate(key, comp)]
-        self._finish(session, COMPLETED, check.reason)
-        return [ComponentReceived(key, record), SessionChanged(session),
-                *self._outcome(source, True, "valid component delivered")]
-
-    def _evict_components(self) -> None:
-        """Drop the oldest components beyond the count and byte budgets (never one being validated)."""
-        benchmarks = self.shared_knowledge["benchmarks"]
-        if len(benchmarks) <= MAX_COMPONENTS and self._component_bytes <= MAX_COMPONENT_STORE_BYTES:
-            return
-        for key in list(benchmarks):
-            if len(benchmarks) <= MAX_COMPONENTS and self._component_bytes <= MAX_COMPONENT_STORE_BYTES:
-                break
-            if benchmarks[key]["validation"] == "validating":
-                continue
-            self._component_bytes -= _content_size(benchmarks.pop(key))
-
-    def validation_finished(self, component_key: str, verdict: str, reason: str, peer_fault: bool,
-                            now: float) -> list:
-        """The shell reports the external validator's verdict ("pass", "fail" or "error")."""
-        self.now = now
-        record = self.shared_knowledge["benchmarks"].get(component_key)
-        if record is None:
-            return []
-        source = record["source"]
-        session = self.collaboration_sessions.get(f"out:{record['request_id']}/{source}")
-        out: list = []
-        if verdict == "pass":
-            record["validation"], record["reason"] = "passed", f"validator passed: {reason}".rstrip(": ")
-            success = True
-        elif verdict == "fail" and peer_fault:
-            record["validation"], record["reason"] = "failed", f"validator failed: {reason}"
-            success = False
-        else:
-            # Our validator could not run: not the peer's fault, nothing is counted.
-            record["validation"], record["reason"] = "unchecked", f"validator error (not counted): {reason}"
-            success = None
-        out.append(ComponentReceived(component_key, record))
-        if session is not None and session.status == VALIDATING:
-            if success is None:
-                self._finish(session, COMPLETED, record["reason"])
-            else:
-                self._finish(session, COMPLETED if success else FAILED, record["reason"])
-            out.append(SessionChanged(session))
-            if success is not None:
-                out += self._outcome(source, success,
-                                     "valid component delivered" if success else record["reason"])
-        return out
 
     # ---- shared evidence: reputation queries and reports ---------------
     @property
@@ -794,67 +409,12 @@ class NetworkedKernelTrainer:
             times.append(max(self.now, self._last_broadcast + rp.BROADCAST_EVERY_S))
         return min(times) if times else None
 
-    # ---- operator marks ------------------------------------------------
-    def mark_component(self, component_key: str, good: bool, now: float) -> list:
-        self.now = now
-        record = self.shared_knowledge["benchmarks"].get(component_key)
-        if record is None:
-            raise CommandError("no such component")
-        want = "good" if good else "bad"
-        if record["mark"] == want:
-            raise CommandError(f"already marked {want}")
-        out: list = []
-        if record["mark"] is not None:
-            out += self.unmark_component(component_key, now)
-        change = self._update_reputation(record["source"], good, f"marked {want} by operator", now)
-        record["mark"], record["mark_change_id"] = want, change.change_id
-        return [*out, ComponentReceived(component_key, record), ReputationChanged(change), StateChanged()]
-
-    def mark_preview(self, component_key: str, good: bool) -> tuple[str, float, float]:
-        """(source, score now, score after ``mark_component(component_key, good)``), changing nothing.
-
-        The mark is replayed on a copy of the source's record alone (an earlier opposite
-        mark undone first, as ``mark_component`` does), so the operator can be told the
-        consequence before confirming.
-        """
-        record = self.shared_knowledge["benchmarks"].get(component_key)
-        if record is None:
-            raise CommandError("no such component")
-        peer = record["source"]
-        trial = ReputationBook(self.book.alpha, self.book.history_size)
-        if peer in self.book.scores:
-            trial.scores[peer] = self.book.scores[peer]
-        if peer in self.book.records:
-            trial.records[peer] = copy.deepcopy(self.book.records[peer])
-        if record["mark"] is not None and record["mark"] != ("good" if good else "bad"):
-            try:
-                trial.undo(peer, record["mark_change_id"], "preview")
-            except LookupError:
-                pass
-        trial.update(peer, good, "preview")
-        return peer, self.book.score(peer), trial.score(peer)
-
-    def unmark_component(self, component_key: str, now: float) -> list:
-        self.now = now
-        record = self.shared_knowledge["benchmarks"].get(component_key)
-        if record is None:
-            raise CommandError("no such component")
-        if record["mark"] is None:
-            raise CommandError("component has no mark to undo")
-        try:
-            note = self.book.undo(record["source"], record["mark_change_id"],
-                                  f"undo: operator removed the '{record['mark']}' mark", now)
-        except LookupError as exc:
-            raise CommandError(str(exc)) from None
-        record["mark"], record["mark_change_id"] = None, None
-        return [ComponentReceived(component_key, record), ReputationChanged(note), StateChanged()]
-
     # ------------------------------------------------------------------
     # Time
-    def tick(self, now: float) -> list:
+    def tick(self, now: float) -> list[Output]:
         """Send held verdicts whose window has passed; fail sessions past their deadline."""
         self.now = now
-        out: list = self._reports_tick(now)
+        out: list[Output] = self._reports_tick(now)
         for record in list(self.incoming.values()):
             if record.status == HELD and record.hold_until is not None and now >= record.hold_until:
                 record.hold_until = None
@@ -885,7 +445,7 @@ class NetworkedKernelTrainer:
         return min(times) if times else None
 
     # ------------------------------------------------------------------
-    def _outcome(self, peer: str, success: bool, reason: str) -> list:
+    def _outcome(self, peer: str, success: bool, reason: str) -> list[Output]:
         first_change = not self._changed_subjects
         change = self._update_reputation(peer, success, reason, self.now)
         out: list = [ReputationChanged(change), StateChanged()]
@@ -899,21 +459,6 @@ class NetworkedKernelTrainer:
         session.detail = detail
         session.ended_at = self.now
 
-    @staticmethod
-    def _prune(records: OrderedDict, finished) -> None:
-        """Drop the oldest finished records beyond the bound (unfinished ones are kept)."""
-        excess = len(records) - MAX_FINISHED_RECORDS
-        if excess <= 0:
-            return
-        doomed = []
-        for key, record in records.items():
-            if finished(record):
-                doomed.append(key)
-                if len(doomed) >= excess:
-                    break
-        for key in doomed:
-            del records[key]
-
     def export_state(self) -> dict[str, Any]:
         return self.book.export_state()
 
@@ -921,13 +466,13 @@ class NetworkedKernelTrainer:
         self.book.import_state(state)
 
     _HANDLERS = {
-        wire.TRAINING_SYNC: _handle_training_sync,
-        wire.PEER_JOINED: _handle_peer_joined,
-        wire.PEER_LEFT: _handle_peer_left,
-        wire.ERROR: _handle_error,
-        wire.COLLABORATION_REQUEST: _handle_collaboration_request,
-        wire.COLLABORATION_RESPONSE: _handle_collaboration_response,
-        wire.OS_COMPONENT_SHARE: _handle_os_component_share,
+        wire.TRAINING_SYNC: PresenceSide._handle_training_sync,
+        wire.PEER_JOINED: PresenceSide._handle_peer_joined,
+        wire.PEER_LEFT: PresenceSide._handle_peer_left,
+        wire.ERROR: PresenceSide._handle_error,
+        wire.COLLABORATION_REQUEST: IncomingSide._handle_collaboration_request,
+        wire.COLLABORATION_RESPONSE: OutgoingSide._handle_collaboration_response,
+        wire.OS_COMPONENT_SHARE: OutgoingSide._handle_os_component_share,
         rp.REPUTATION_QUERY: _handle_reputation_query,
         rp.REPUTATION_REPORT: _handle_reputation_report,
     }
@@ -942,11 +487,6 @@ class _AwaitingReports:
                  queries: set[str]) -> None:
         self.initiator, self.request, self.received_at = initiator, request, received_at
         self.due_at, self.queries = due_at, queries
-
-
-def _content_size(record: dict[str, Any]) -> int:
-    content = record["component"].get("content") if isinstance(record["component"], dict) else None
-    return len(content) if isinstance(content, str) else 0
 
 
 def _failure_streak(rec) -> int:

@@ -261,10 +261,9 @@ def test_hub_errors_and_unknown_frames_surface_as_events():
     assert kinds(t.handle(frame("WHAT", "B", {}), 1.0)) == ["ProtocolProblem"]
 
 
-def test_component_store_is_bounded_by_count_and_bytes(monkeypatch):
-    from collab_tui.core import trainer as trainer_module
-    monkeypatch.setattr(trainer_module, "MAX_COMPONENT_STORE_BYTES", 10_000)
+def test_component_store_is_bounded_by_count_and_bytes():
     t = make(validator_enabled=True)
+    t.components.max_bytes = 10_000
     rid = start(t)
     t.handle(response("B", rid, True), 2.0)
     t.handle(share("B", rid, cid="being-validated", content="v" * 3000), 3.0)
@@ -276,6 +275,10 @@ def test_component_store_is_bounded_by_count_and_bytes(monkeypatch):
     assert "u9" in bench and "u0" not in bench  # the oldest go first
     t.validation_finished("being-validated", "pass", "", False, 20.0)
     assert t.reputation["B"] == 0.65
+    assert t.components.bytes == sum(len(r["component"]["content"]) for r in bench.values())
+    t.components.max_count = 3
+    t.handle(share("C", None, cid="last", content="y"), 30.0)
+    assert list(bench)[-1] == "last" and len(bench) == 3   # the count bound too, oldest first
 
 
 # ---- holds and deadlines ------------------------------------------------------
