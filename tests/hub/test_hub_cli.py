@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hubkit import connect_to
+from hubkit import connect_to, launch_hub
 
 from collab_hub.cli import main
 from collab_hub.config import ConfigError, HubConfig, Limits, load_config
@@ -218,22 +218,8 @@ def test_the_local_hub_never_imports_the_redis_client(tmp_path: Path):
 
 
 async def start_subprocess_hub(*args: str, env: dict[str, str] | None = None):
-    full_env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
-    full_env.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
-        *HUB_CMD, "--port", "0", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=full_env
-    )
-    assert proc.stdout is not None
-    lines = []
-    async with asyncio.timeout(15):
-        while True:
-            line = (await proc.stdout.readline()).decode()
-            assert line, f"hub exited early: {(await proc.stderr.read()).decode()}"
-            lines.append(line)
-            if "listening on " in line:
-                url = line.split("listening on ", 1)[1].strip()
-                break
-    return proc, url, lines
+    hub = await launch_hub(*args, env=env)
+    return hub.proc, hub.url, hub.lines
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -30,6 +30,7 @@ from .servers import (
     broker_config,
     free_port,
     http_get,
+    launch_hub,
     make_config,
     metric_lines,
     new_prefix,
@@ -43,6 +44,6 @@ across_networks = pytest.mark.parametrize("hub", NETWORKS, indirect=True)
 __all__ = [
     "BOUND_TOKEN", "NETWORKS", "RECV_TIMEOUT", "SHARED", "TEST_RETRY_MAX_S", "TEST_TTL_S", "HubProcess", "Network",
     "RedisServer", "Trainer", "across_networks", "broker_config", "connect_to", "envelope", "eventually", "free_port",
-    "hello_payload", "hello_raw", "http_get", "make_config", "metric_lines", "new_prefix", "redis_server_binary",
+    "hello_payload", "hello_raw", "http_get", "launch_hub", "make_config", "metric_lines", "new_prefix", "redis_server_binary",
     "start_hub_process",
 ]

@@ -5,7 +5,7 @@
   the per-id token of ``bound``.
 - ``Network``: several hubs standing in for one ``Hub`` (``connect_to`` picks them in
   turn), ``broker_config``, ``new_prefix``.
-- ``RedisServer``, ``redis_server_binary``, ``start_hub_process``, ``http_get``,
+- ``RedisServer``, ``redis_server_binary``, ``launch_hub``, ``start_hub_process``, ``http_get``,
   ``metric_lines``.
 """
 
@@ -153,17 +153,16 @@ class HubProcess:
         self.lines = lines
 
 
-async def start_hub_process(tmp_path: Path, redis_url: str, prefix: str, ttl: float = TEST_TTL_S) -> HubProcess:
-    toml = tmp_path / f"hub-{uuid.uuid4().hex[:6]}.toml"
-    toml.write_text(
-        f'[auth]\nshared_token = "{SHARED}"\n[auth.tokens]\nbound = "{BOUND_TOKEN}"\n'
-        f'[broker]\nurl = "{redis_url}"\nprefix = "{prefix}"\npresence_ttl_s = {ttl}\nretry_max_s = {TEST_RETRY_MAX_S}\n'
-    )
-    env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
+async def launch_hub(*args: str, env: dict[str, str] | None = None) -> HubProcess:
+    """``python -m collab_hub --port 0 ARGS`` (without ``COLLAB_HUB_TOKEN`` from this
+    environment unless ``env`` sets it), once it prints the URL it listens on."""
+    full_env = {k: v for k, v in os.environ.items() if k != "COLLAB_HUB_TOKEN"}
+    full_env.update(env or {})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "collab_hub", "--port", "0", "--config", str(toml),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        sys.executable, "-m", "collab_hub", "--port", "0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=full_env,
     )
+    assert proc.stdout is not None and proc.stderr is not None
     lines: list[str] = []
     async with asyncio.timeout(20):
         while True:
@@ -172,6 +171,16 @@ async def start_hub_process(tmp_path: Path, redis_url: str, prefix: str, ttl: fl
             lines.append(line)
             if "listening on " in line:
                 return HubProcess(proc, line.split("listening on ", 1)[1].strip(), lines)
+
+
+async def start_hub_process(tmp_path: Path, redis_url: str, prefix: str, ttl: float = TEST_TTL_S) -> HubProcess:
+    """A hub process on ``redis_url`` (the test tokens, key ``prefix``, presence ``ttl``)."""
+    toml = tmp_path / f"hub-{uuid.uuid4().hex[:6]}.toml"
+    toml.write_text(
+        f'[auth]\nshared_token = "{SHARED}"\n[auth.tokens]\nbound = "{BOUND_TOKEN}"\n'
+        f'[broker]\nurl = "{redis_url}"\nprefix = "{prefix}"\npresence_ttl_s = {ttl}\nretry_max_s = {TEST_RETRY_MAX_S}\n'
+    )
+    return await launch_hub("--config", str(toml))
 
 
 async def http_get(url: str) -> tuple[int, str]:
