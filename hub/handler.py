@@ -143,11 +143,8 @@ class Handler:
                     try:
                         hello = p.decode_hello(env)
                         if env.sender_id is not None and fold(env.sender_id) != fold(hello.ai_id):
-                            await self._error(
-                                s, ErrorCode.SPOOFED_SENDER,
-                                f"HELLO's sender_id {env.sender_id[:80]!r} is not its ai_id {hello.ai_id!r}; the HELLO was dropped.",
-                                env.message_id,
-                            )
+                            detail = f"HELLO's sender_id {env.sender_id[:80]!r} is not its ai_id {hello.ai_id!r}; the HELLO was dropped."
+                            await self._error(s, ErrorCode.SPOOFED_SENDER, detail, env.message_id)
                             continue
                         cred = s.credential
                         key = fold(hello.ai_id)
@@ -221,11 +218,8 @@ class Handler:
                 continue
             sender = env.sender_id
             if sender is not None and sender != ai_id and fold(sender) != own_key:
-                await self._error(
-                    s, ErrorCode.SPOOFED_SENDER,
-                    f"sender_id {sender[:80]!r} is not your id {ai_id!r}; the frame was not forwarded.",
-                    env.message_id,
-                )
+                detail = f"sender_id {sender[:80]!r} is not your id {ai_id!r}; the frame was not forwarded."
+                await self._error(s, ErrorCode.SPOOFED_SENDER, detail, env.message_id)
                 continue
             recipient = env.recipient_id
             if recipient is not None and fold(recipient) == own_key:

@@ -103,6 +103,13 @@ def test_precedence_flag_over_env_over_file(tmp_path: Path):
         ("[auth.tokens]\nHUB = \"a\"\n", "auth.tokens.HUB: the id is reserved"),
         ("hub = 3\n", "hub: must be a table"),
         ("[hub\n", "is not valid TOML"),
+        # [broker] (docs/multihub.md)
+        ('[broker]\nurl = "http://x:1/"\n', "broker.url: must be a redis://"),
+        ('[broker]\nurl = 5\n', "broker.url: must be a non-empty string"),
+        ('[broker]\npresence_ttl_s = 0.1\n', "broker.presence_ttl_s: must be between 0.5 and 3600"),
+        ('[broker]\nprefix = "a b"\n', "broker.prefix: must be 1-64 characters"),
+        ('[broker]\nretry_max_s = -1\n', "broker.retry_max_s: must be a finite number > 0"),
+        ('[broker]\nhost = "x"\n', "broker.host: unknown key"),
     ],
 )
 def test_bad_hub_toml_names_the_key(tmp_path: Path, toml: str, expected: str):
