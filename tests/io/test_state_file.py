@@ -20,7 +20,6 @@ import tomli_w
 from collab_tui.io.atomic import temp_file_prefix
 from collab_tui.io.state import StateError, StateSaver, StateStore, empty_state, validate_state
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def peer(score=0.65, successes=1, failures=0, last_outcome="success", history=None):
@@ -167,11 +166,10 @@ def test_validate_state_summarizes_many_problems():
 CHILD = textwrap.dedent(
     """
     import os, sys
-    sys.path.insert(0, sys.argv[2])
     from collab_tui.io import atomic
     from collab_tui.io.state import StateStore
 
-    path, mode = sys.argv[1], sys.argv[3]
+    path, mode = sys.argv[1], sys.argv[2]
     store = StateStore(path)
     loaded = store.load()
     if loaded.problems:
@@ -212,7 +210,7 @@ CHILD = textwrap.dedent(
 
 def _start_child(script: Path, state: Path, mode: str = "loop") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(script), str(state), str(ROOT), mode],
+        [sys.executable, str(script), str(state), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
