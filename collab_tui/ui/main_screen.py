@@ -261,28 +261,28 @@ class MainScreen(Screen[None]):
                              lambda yes: self._mark(key, True) if yes else None)
 
     def _mark(self, key: str, good: bool) -> None:
-        try:
-            self.runner.mark(key, good)
-        except CommandError as exc:
-            self._fail(f"Cannot mark {peer_text(key)}: {exc}")
-            return
-        source = self._source_of(key)
-        self.say(f"Marked {peer_text(key)} {'good' if good else 'bad'}; "
-                 f"{peer_text(source)}'s reputation is now {self._score_of(source):.2f}")
-        self._after_mark(key)
+        self._marked(key, lambda: self.runner.mark(key, good), f"mark {peer_text(key)}",
+                     lambda source, score: f"Marked {peer_text(key)} {'good' if good else 'bad'}; "
+                                           f"{source}'s reputation is now {score:.2f}")
 
     def action_unmark(self) -> None:
         self._with_target("Undo the mark on", self._unmark)
 
     def _unmark(self, key: str) -> None:
+        self._marked(key, lambda: self.runner.unmark(key), f"undo the mark on {peer_text(key)}",
+                     lambda source, score: f"Mark on {peer_text(key)} undone; {source}'s reputation is back to "
+                                           f"{score:.2f}")
+
+    def _marked(self, key: str, command: Callable[[], object], what: str,
+                said: Callable[[str, float], str]) -> None:
+        """Run a mark command; say what it did to the component's source, or why it could not."""
         try:
-            self.runner.unmark(key)
+            command()
         except CommandError as exc:
-            self._fail(f"Cannot undo the mark on {peer_text(key)}: {exc}")
+            self._fail(f"Cannot {what}: {exc}")
             return
         source = self._source_of(key)
-        self.say(f"Mark on {peer_text(key)} undone; {peer_text(source)}'s reputation is back to "
-                 f"{self._score_of(source):.2f}")
+        self.say(said(peer_text(source), self._score_of(source)))
         self._after_mark(key)
 
     def _source_of(self, key: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Callable
 
 import pytest
 
@@ -21,6 +22,18 @@ def build(theme: str) -> tuple[CollabApp, FixedClock]:
     return app, clock
 
 
+def populated(app: CollabApp, clock: FixedClock, then: Callable[[], None] | None = None):
+    """A ``run_before``: the fixed scenario (then ``then``), drawn, relative times current."""
+    async def run_before(pilot) -> None:
+        populate(app.runner, clock)
+        if then is not None:
+            then()
+        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
+        app.main.tick()
+        await pilot.pause()
+    return run_before
+
+
 @pytest.fixture(autouse=True)
 def _fixed_ids(monkeypatch):
     """Request ids are uuids in real life; fixed here so the screen is the same every run."""
@@ -32,26 +45,14 @@ def _fixed_ids(monkeypatch):
 def test_main_screen(snap_compare, theme):
     app, clock = build(theme)
 
-    async def run_before(pilot) -> None:
-        populate(app.runner, clock)
-        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
-        app.main.tick()
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=populated(app, clock))
 
 
 def test_main_screen_at_80x24(snap_compare):
     """The smallest terminal we support: the tables drop low-priority columns, Reason stays."""
     app, clock = build("collab-dark")
 
-    async def run_before(pilot) -> None:
-        populate(app.runner, clock)
-        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
-        app.main.tick()
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=populated(app, clock))
 
 
 def test_help_screen(snap_compare):
@@ -105,12 +106,8 @@ def test_reputation_with_what_the_network_says(snap_compare):
         runner.feed(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": [
             {"subject": s, "successes": ok, "failures": bad, "last_outcome_at": 1.0} for s, ok, bad in observations]}))
 
-    async def run_before(pilot) -> None:
-        populate(app.runner, clock)
+    def reports() -> None:
         report("AI_Node_2", [("Mallory", 0, 9), ("Flaky_7", 6, 1)])
         report("AI_Node_3", [("Mallory", 0, 4), ("AI_Node_2", 8, 0)])
-        await settle(pilot, lambda: not app.main.busy and app.main.requests.row_count == 11)
-        app.main.tick()
-        await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(160, 30), run_before=run_before)
+    assert snap_compare(app, terminal_size=(160, 30), run_before=populated(app, clock, then=reports))
