@@ -28,17 +28,22 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping
 
+import msgspec
 import tomli_w
+from msgspec import Meta
 
 from .atomic import atomic_write_bytes
-from .config import HISTORY_SIZE_MAX, read_toml_file, set_aside
+from .config import read_toml_file, set_aside
+from .settings import HISTORY_SIZE_MAX
 
 __all__ = [
     "HISTORY_LIMIT",
     "STATE_VERSION",
+    "HistoryEntry",
     "LoadResult",
+    "PeerRecord",
     "StateError",
     "StateSaver",
     "StateStore",
@@ -50,16 +55,42 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 HISTORY_LIMIT = HISTORY_SIZE_MAX  # a file with a longer per-peer history is invalid
-OUTCOMES = ("success", "failure")
-HISTORY_OUTCOMES = (*OUTCOMES, "undo")  # "undo": the operator undid an earlier outcome
-_PEER_KEYS = ("score", "successes", "failures", "last_outcome", "last_reason", "last_time", "history")
-_ENTRY_KEYS = ("time", "score", "outcome", "reason")
 _MAX_REPORTED = 5
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class StateError(ValueError):
     """A state document does not have the expected shape."""
+
+
+# ---------------------------------------------------------------------------
+# The shape, declared once. Each type's ``description`` is what an error says it must be.
+
+Score = Annotated[float, Meta(ge=0.0, le=1.0, description="a finite number")]
+Time = Annotated[float, Meta(ge=0.0, description="a finite number")]
+Count = Annotated[int, Meta(ge=0, description="a whole number >= 0")]
+Text = Annotated[str, Meta(description="a string")]
+Outcome = Annotated[Literal["success", "failure", ""],
+                    Meta(description="'success', 'failure' or '' (none)")]
+EntryOutcome = Annotated[Literal["success", "failure", "undo"],  # "undo": the operator undid an earlier outcome
+                         Meta(description="'success', 'failure' or 'undo'")]
+
+
+class HistoryEntry(msgspec.Struct, forbid_unknown_fields=True):
+    time: Time
+    score: Score
+    outcome: EntryOutcome
+    reason: Text
+
+
+class PeerRecord(msgspec.Struct, forbid_unknown_fields=True):
+    score: Score
+    successes: Count
+    failures: Count
+    last_outcome: Outcome
+    last_reason: Text
+    last_time: Time
+    history: list[HistoryEntry]
 
 
 def empty_state() -> dict[str, Any]:
@@ -70,96 +101,77 @@ def _key(*parts: str) -> str:
     return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"' for p in parts)
 
 
-def _real(value: Any, where: str, problems: list[str], *, low: float | None = None, high: float | None = None) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        problems.append(f"{where} must be a finite number, got {value!r}")
+_FIELD_TYPES: dict[type, dict[str, Any]] = {
+    cls: {f.name: f.type for f in msgspec.structs.fields(cls)} for cls in (HistoryEntry, PeerRecord)
+}
+
+
+def _meta(tp: Any) -> Meta:
+    return next(m for m in tp.__metadata__ if isinstance(m, Meta))
+
+
+def _value(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
+    """*value* as the declared type *tp*, or None with the problem noted (one line, dotted key)."""
+    meta = _meta(tp)
+    if tp.__origin__ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            problems.append(f"{where} must be {meta.description}, got {value!r}")
+            return None
+        try:
+            return msgspec.convert(value, tp)
+        except msgspec.ValidationError:
+            bounds = f"between {meta.ge:g} and {meta.le:g}" if meta.le is not None else f"at least {meta.ge:g}"
+            problems.append(f"{where} must be {bounds}, got {value!r}")
+            return None
+    try:
+        return msgspec.convert(value, tp)
+    except msgspec.ValidationError:
+        problems.append(f"{where} must be {meta.description}, got {value!r}")
         return None
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        problems.append(f"{where} must be {bounds}, got {value!r}")
-        return None
-    return float(value)
 
 
-def _count(value: Any, where: str, problems: list[str]) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.append(f"{where} must be a whole number >= 0, got {value!r}")
-        return None
-    return value
-
-
-def _text(value: Any, where: str, problems: list[str]) -> str | None:
-    if not isinstance(value, str):
-        problems.append(f"{where} must be a string, got {value!r}")
-        return None
-    return value
-
-
-def _keys(table: Mapping[str, Any], expected: tuple[str, ...], where: tuple[str, ...], problems: list[str]) -> bool:
-    ok = True
-    for name in expected:
-        if name not in table:
-            problems.append(f"{_key(*where, name)} is missing")
-            ok = False
-    for name in table:
-        if name not in expected:
-            problems.append(f"{_key(*where, str(name))}: unknown key")
-            ok = False
-    return ok
+def _fields(cls: type, table: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    """Check *table*'s keys and plain fields against *cls* (everything but ``history``)."""
+    return {name: _value(table[name], tp, f"{where}.{name}" if where else name, problems)
+            for name, tp in _FIELD_TYPES[cls].items() if name != "history"}
 
 
 def _validate_peer(peer_id: str, peer: Any, history_size: int, problems: list[str]) -> dict[str, Any] | None:
-    where = ("peers", peer_id)
     if not isinstance(peer, Mapping):
         problems.append(f"{_key('peers', peer_id)} must be a table, got {peer!r}")
         return None
-    if not _keys(peer, _PEER_KEYS, where, problems):
+    fields = PeerRecord.__struct_fields__
+    missing = [f"{_key('peers', peer_id, name)} is missing" for name in fields if name not in peer]
+    unknown = [f"{_key('peers', peer_id, str(name))}: unknown key" for name in peer if name not in fields]
+    if missing or unknown:
+        problems += missing + unknown
         return None
     before = len(problems)
-    k = lambda name: _key("peers", peer_id, name)  # noqa: E731
-    out: dict[str, Any] = {
-        "score": _real(peer["score"], k("score"), problems, low=0.0, high=1.0),
-        "successes": _count(peer["successes"], k("successes"), problems),
-        "failures": _count(peer["failures"], k("failures"), problems),
-        "last_reason": _text(peer["last_reason"], k("last_reason"), problems),
-        "last_time": _real(peer["last_time"], k("last_time"), problems, low=0.0),
-    }
-    last = peer["last_outcome"]
-    if last in ("", None):
-        out["last_outcome"] = None
-    elif last in OUTCOMES:
-        out["last_outcome"] = last
-    else:
-        problems.append(f"{k('last_outcome')} must be 'success', 'failure' or '' (none), got {last!r}")
+    where = _key("peers", peer_id)
+    # TOML has no null: None is stored as "" (and read back as None).
+    out = _fields(PeerRecord, {**peer, "last_outcome": "" if peer["last_outcome"] is None else peer["last_outcome"]},
+                  where, problems)
+    out["last_outcome"] = out["last_outcome"] or None
     history = peer["history"]
     if not isinstance(history, (list, tuple)):
-        problems.append(f"{k('history')} must be a list, got {history!r}")
+        problems.append(f"{where}.history must be a list, got {history!r}")
         return None
     if len(history) > HISTORY_LIMIT:
-        problems.append(f"{k('history')} has {len(history)} entries, more than the limit of {HISTORY_LIMIT}")
+        problems.append(f"{where}.history has {len(history)} entries, more than the limit of {HISTORY_LIMIT}")
         return None
     entries = []
     for index, entry in enumerate(history):
-        at = f"{k('history')}[{index}]"
+        at = f"{where}.history[{index}]"
         if not isinstance(entry, Mapping):
             problems.append(f"{at} must be a table, got {entry!r}")
             continue
-        missing = [name for name in _ENTRY_KEYS if name not in entry]
-        extra = [name for name in entry if name not in _ENTRY_KEYS]
-        if missing or extra:
-            what = f"missing {', '.join(missing)}" if missing else f"unknown key {extra[0]}"
+        missing_keys = [name for name in HistoryEntry.__struct_fields__ if name not in entry]
+        extra = [name for name in entry if name not in HistoryEntry.__struct_fields__]
+        if missing_keys or extra:
+            what = f"missing {', '.join(missing_keys)}" if missing_keys else f"unknown key {extra[0]}"
             problems.append(f"{at}: {what}")
             continue
-        if entry["outcome"] not in HISTORY_OUTCOMES:
-            problems.append(f"{at}.outcome must be 'success', 'failure' or 'undo', got {entry['outcome']!r}")
-        entries.append(
-            {
-                "time": _real(entry["time"], f"{at}.time", problems, low=0.0),
-                "score": _real(entry["score"], f"{at}.score", problems, low=0.0, high=1.0),
-                "outcome": entry["outcome"],
-                "reason": _text(entry["reason"], f"{at}.reason", problems),
-            }
-        )
+        entries.append(_fields(HistoryEntry, entry, at, problems))
     if len(problems) != before:
         return None
     out["history"] = entries[-history_size:]

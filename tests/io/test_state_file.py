@@ -411,3 +411,21 @@ async def test_writes_never_overlap(tmp_path):
     await asyncio.gather(first, second)
     await saver.aclose()
     assert calls == 2 and max_active == 1
+
+
+def test_the_declared_shape_is_what_the_core_exports():
+    """``PeerRecord`` / ``HistoryEntry`` are the state's one declaration: the core's export fits them."""
+    import msgspec
+
+    from collab_tui.core.trainer import NetworkedKernelTrainer
+    from collab_tui.io.state import HistoryEntry, PeerRecord
+
+    trainer = NetworkedKernelTrainer("A")
+    trainer._update_reputation("B", True, "delivered", 1.0)
+    trainer._update_reputation("B", False, "deadline missed", 2.0)
+    exported = trainer.export_state()["peers"]["B"]
+    record = msgspec.convert({**exported, "last_outcome": exported["last_outcome"] or ""}, PeerRecord)
+    assert record.successes == 1 and record.failures == 1 and len(record.history) == 2
+    assert all(isinstance(entry, HistoryEntry) for entry in record.history)
+    with pytest.raises(msgspec.ValidationError, match="unknown field `colour`"):
+        msgspec.convert({**exported, "last_outcome": "", "colour": "red"}, PeerRecord)
