@@ -13,13 +13,18 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
 
 from ..core import events as ev
 from ..core.components import builtin_content
 from ..core.trainer import CommandError, NetworkedKernelTrainer
 from .connection import CONNECTED, ConnectionStatus, HubLink
 from .subprocesses import ProducerResult, ValidatorResult
+
+if TYPE_CHECKING:
+    from ..core.wire import NetworkMessage
+    from .config_file import ConfigFile
+    from .state import StateSaver
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,7 @@ def builtin_producer(trainer: NetworkedKernelTrainer) -> Producer:
 class TrainerRunner:
     def __init__(self, trainer: NetworkedKernelTrainer, *, url: str, token: str | None,
                  producer: Producer | None = None, validator: Validator | None = None,
-                 state_saver: Any = None,
+                 state_saver: StateSaver | None = None,
                  on_settings: Callable[[ev.SettingsChanged], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.trainer = trainer
@@ -67,7 +72,7 @@ class TrainerRunner:
         self.state_saver = state_saver
         self.on_settings = on_settings
         #: The ConfigFile that owns the config file, when there is one (set by the CLI).
-        self.config_file: Any = None
+        self.config_file: ConfigFile | None = None
         self._clock = clock
         self._subscribers: list[Callable[[list[ev.Event]], None]] = []
         self._outbox: deque[tuple[str | None, str]] = deque(maxlen=MAX_OUTBOX)
@@ -178,7 +183,7 @@ class TrainerRunner:
         """Process a frame as if the hub had sent it (tests, benchmarks)."""
         self._carry_out(self.trainer.handle(frame, self.now()))
 
-    def encode_outgoing(self, message: Any) -> str | None:
+    def encode_outgoing(self, message: NetworkMessage) -> str | None:
         """The text of an outgoing frame; a subclass may alter or drop it (simulated peers)."""
         return message.encode()
 
@@ -205,7 +210,7 @@ class TrainerRunner:
         self._carry_out(self.trainer.disconnected(self.now()))
 
     # ---- carrying out actions -----------------------------------------
-    def _carry_out(self, items: Iterable[Any]) -> None:
+    def _carry_out(self, items: Iterable[ev.Output]) -> None:
         events: list[ev.Event] = []
         soonest: float | None = None
         for item in items:
