@@ -25,6 +25,7 @@ import tomli_w
 from platformdirs import user_config_dir, user_state_dir
 
 from ..core.policy import POLICY_NAMES
+from . import settings, tokens, urls, values
 from .atomic import atomic_write_bytes, move_aside
 from .settings import (
     HISTORY_SIZE_MAX, MAX_TRUSTED_REPORTERS, DecisionsSettings, HubSettings, ProducerSettings, ReputationSettings,
@@ -37,41 +38,10 @@ from .values import (
     parse_unit_interval,
 )
 
-__all__ = [
-    "APP_NAME",
-    "HISTORY_SIZE_MAX",
-    "HOME_ENV",
-    "MAX_CAPABILITIES",
-    "MAX_HOLD_S",
-    "MAX_TRUSTED_REPORTERS",
-    "POLICIES",
-    "RESERVED_IDS",
-    "ConfigError",
-    "DecisionsSettings",
-    "HubSettings",
-    "HubURL",
-    "LoadResult",
-    "ProducerSettings",
-    "ReputationSettings",
-    "TrainerConfig",
-    "TrainerSettings",
-    "UISettings",
-    "ValidatorSettings",
-    "config_to_dict",
-    "config_from_dict",
-    "default_config_path",
-    "default_state_path",
-    "hub_url_parts",
-    "load_config",
-    "parse_hold_seconds",
-    "parse_ai_id",
-    "parse_hello_name",
-    "parse_hub_url",
-    "parse_unit_interval",
-    "read_toml_file",
-    "resolve_token",
-    "save_config",
-    "set_aside",
+__all__ = [  # this module's names, then those it re-exports
+    "APP_NAME", "HOME_ENV", "POLICIES", "LoadResult", "default_config_path", "default_state_path",
+    "load_config", "read_toml_file", "save_config", "set_aside",
+    *settings.__all__, *tokens.__all__, *urls.__all__, *values.__all__,
 ]
 
 APP_NAME = "collab-tui"

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .values import ConfigError
 
-__all__ = ["HubURL", "URL_WHAT", "hub_url_parts", "parse_hub_url"]
+__all__ = ["HubURL", "hub_url_parts", "parse_hub_url"]
 
 URL_WHAT = "a ws:// or wss:// URL with a host, like ws://127.0.0.1:6000/"
 

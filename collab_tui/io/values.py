@@ -13,12 +13,10 @@ from typing import Any
 from ..core.sessions import MAX_HOLD_S
 
 __all__ = [
-    "AI_ID",
     "MAX_CAPABILITIES",
     "MAX_HOLD_S",
     "RESERVED_IDS",
     "ConfigError",
-    "hold_what",
     "parse_ai_id",
     "parse_hello_name",
     "parse_hold_seconds",
