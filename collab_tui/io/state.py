@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,9 @@ class StateError(ValueError):
 # ---------------------------------------------------------------------------
 # The shape, declared once. Each type's ``description`` is what an error says it must be.
 
+_FINITE_MAX = sys.float_info.max   # an upper bound that only refuses infinity
 Score = Annotated[float, Meta(ge=0.0, le=1.0, description="a finite number")]
-Time = Annotated[float, Meta(ge=0.0, description="a finite number")]
+Time = Annotated[float, Meta(ge=0.0, le=_FINITE_MAX, description="a finite number")]
 Count = Annotated[int, Meta(ge=0, description="a whole number >= 0")]
 Text = Annotated[str, Meta(description="a string")]
 Outcome = Annotated[Literal["success", "failure", ""],
@@ -120,7 +122,7 @@ def _value(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
         try:
             return msgspec.convert(value, tp)
         except msgspec.ValidationError:
-            bounds = f"between {meta.ge:g} and {meta.le:g}" if meta.le is not None else f"at least {meta.ge:g}"
+            bounds = f"between {meta.ge:g} and {meta.le:g}" if meta.le != _FINITE_MAX else f"at least {meta.ge:g}"
             problems.append(f"{where} must be {bounds}, got {value!r}")
             return None
     try:
@@ -146,11 +148,21 @@ def _validate_peer(peer_id: str, peer: Any, history_size: int, problems: list[st
     if missing or unknown:
         problems += missing + unknown
         return None
+    # TOML has no null: None is stored as "" (and read back as None).
+    peer = {**peer, "last_outcome": "" if peer["last_outcome"] is None else peer["last_outcome"]}
+    if isinstance(peer["history"], (list, tuple)) and len(peer["history"]) <= HISTORY_LIMIT:
+        try:    # the declared shape in one pass; the field-by-field walk below only to say what is wrong
+            record = msgspec.convert(peer, PeerRecord)
+        except msgspec.ValidationError:
+            pass
+        else:
+            out = msgspec.structs.asdict(record)
+            out["last_outcome"] = out["last_outcome"] or None
+            out["history"] = [msgspec.structs.asdict(entry) for entry in record.history[-history_size:]]
+            return out
     before = len(problems)
     where = _key("peers", peer_id)
-    # TOML has no null: None is stored as "" (and read back as None).
-    out = _fields(PeerRecord, {**peer, "last_outcome": "" if peer["last_outcome"] is None else peer["last_outcome"]},
-                  where, problems)
+    out = _fields(PeerRecord, peer, where, problems)
     out["last_outcome"] = out["last_outcome"] or None
     history = peer["history"]
     if not isinstance(history, (list, tuple)):

@@ -118,6 +118,8 @@ BAD_STATE = [
     (_with(lambda d: d["peers"]["AI_Node_2"].pop("score")), "peers.AI_Node_2.score is missing"),
     (_with(lambda d: d["peers"]["AI_Node_2"].update(colour="red")), "peers.AI_Node_2.colour: unknown key"),
     (_with(lambda d: d["peers"]["weird.id-x"].update(score="high")), 'peers."weird.id-x".score must be a finite number'),
+    (_with(lambda d: d["peers"]["AI_Node_2"].update(last_time=float("inf"))), "peers.AI_Node_2.last_time must be a finite number"),
+    (_with(lambda d: d["peers"]["AI_Node_2"].update(last_time=-1.0)), "peers.AI_Node_2.last_time must be at least 0, got -1.0"),
     (_with(lambda d: d.update(version=2)), "version must be 1, got 2"),
     (_with(lambda d: d.pop("version")), "version is missing"),
     (_with(lambda d: d.update(peers=[])), "peers must be a table"),
