@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ...core.sessions import hold_warning
+from ...core.sessions import MAX_HOLD_S, hold_warning
 from ...core.text import peer_text
 from ...io.config import ConfigError, parse_hold_seconds, parse_unit_interval
 
@@ -125,7 +125,7 @@ class SettingsForm(_Form):
                               f"{self.current.trust_threshold:g}")
         yield from self.field("alpha", "Reputation α (0–1): weight of the newest outcome",
                               f"{self.current.reputation_alpha:g}")
-        yield from self.field("hold", "Hold window (seconds, 0–3600): verdicts wait this long before sending",
+        yield from self.field("hold", f"Hold window (seconds, 0–{MAX_HOLD_S:g}): verdicts wait this long before sending",
                               f"{self.current.hold_s:g}")
         yield Static("", id="hold-warning", classes="form-warning", markup=False)
 
