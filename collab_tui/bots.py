@@ -27,7 +27,7 @@ from typing import Any
 from .core import wire
 from .core.events import ResponseReceived
 from .core.reports import MAX_ENTRIES
-from .core.policy import Decision, RequestContext, SeedPolicy
+from .core.policy import Decision, RequestContext
 from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
 from .io.logs import configure_logging

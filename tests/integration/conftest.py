@@ -27,6 +27,15 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: 
         await asyncio.sleep(0.01)
 
 
+async def read_lines_until(stream: asyncio.StreamReader, lines: list[str], needle: str,
+                           timeout: float = 20.0) -> None:
+    """Read a child's output line by line into ``lines`` until one holds ``needle``."""
+    while not any(needle in line for line in lines):
+        line = await asyncio.wait_for(stream.readline(), timeout)
+        assert line, f"output ended before {needle!r}: {lines}"
+        lines.append(line.decode())
+
+
 async def start_hub(port: int = 0, **kw: Any) -> Hub:
     hub = Hub(HubConfig(host="127.0.0.1", port=port, shared_token=TOKEN, log_level="WARNING", **kw))
     await hub.start()

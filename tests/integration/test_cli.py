@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .conftest import TOKEN, start_hub, wait_until
+from .conftest import TOKEN, read_lines_until, start_hub, wait_until
 
 PY = sys.executable
 
@@ -83,12 +83,7 @@ async def test_headless_prints_decisions_and_reputation_changes(tmp_path):
         await wait_until(lambda: "AI_Node_1" in peer.trainer.online, timeout=20, what="the CLI trainer to join")
         peer.send_request("cross_specialization", "tcp offload", 5.0)
         lines: list[str] = []
-        async def read_until(needle: str) -> None:
-            while not any(needle in l for l in lines):
-                line = await asyncio.wait_for(proc.stdout.readline(), 20)
-                assert line, f"stdout ended before {needle!r}: {lines}"
-                lines.append(line.decode())
-        await read_until("✓ ACCEPT")
+        await read_lines_until(proc.stdout, lines, "✓ ACCEPT")
         await wait_until(lambda: peer.trainer.reputation.get("AI_Node_1") == 0.65, what="delivery to the peer")
         assert any("request" in l and "AI_Node_2" in l and "storage complements networking" in l for l in lines)
         proc.terminate()

@@ -1,7 +1,6 @@
 """`collab-tui --demo` tried as a person would: in tmux, keys typed, screen read."""
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from collab_tui.core.text import is_clean
 from collab_tui.io.logs import configure_logging
 
-from .conftest import TOKEN, start_hub, wait_until
+from .conftest import TOKEN, read_lines_until, start_hub
 
 PY = sys.executable
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[1;1H\x1b[31mFAKE ROW\x1b[0m\u202eevil\u202c\x9b31m\x7fend"
@@ -66,15 +66,8 @@ async def test_headless_output_and_log_lines_hold_no_peer_control_sequences(tmp_
             while not any(a["type"] == "COLLABORATION_RESPONSE" for a in answers):
                 answers.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
         out_lines: list[str] = []
-
-        async def read_until(needle: str) -> None:
-            while not any(needle in line for line in out_lines):
-                line = await asyncio.wait_for(proc.stdout.readline(), 20)
-                assert line, f"stdout ended before {needle!r}: {out_lines}"
-                out_lines.append(line.decode())
-
-        await read_until("request r1")
-        await read_until("component")
+        await read_lines_until(proc.stdout, out_lines, "request r1")
+        await read_lines_until(proc.stdout, out_lines, "component")
         proc.terminate()
         rest, err = await asyncio.wait_for(proc.communicate(), 20)
         out = "".join(out_lines) + rest.decode()

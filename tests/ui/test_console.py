@@ -116,16 +116,22 @@ def test_mark_consequence_names_the_threshold_crossing_with_true_digits():
 
 # ---- the n form -----------------------------------------------------------------
 
+
+async def open_request_form(pilot, app):
+    """Press ``n`` and wait for the request form; return it."""
+    from collab_tui.ui.screens.forms import RequestForm
+    await pilot.press("n")
+    await settle(pilot, lambda: isinstance(app.screen, RequestForm))
+    return app.screen
+
+
 async def test_enter_in_the_request_form_moves_to_the_next_field(make_app, clock):
     from textual.widgets import Input, Select
-    from collab_tui.ui.screens.forms import RequestForm
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, clock)
         before = len(app.runner.trainer.outgoing)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
-        form = app.screen
+        form = await open_request_form(pilot, app)
         assert isinstance(form.focused, Select)       # the type comes first, as a choice
         await pilot.press("tab")
         assert form.focused is form.query_one("#feature", Input)
@@ -136,14 +142,11 @@ async def test_enter_in_the_request_form_moves_to_the_next_field(make_app, clock
 
 async def test_an_empty_feature_is_refused_with_a_message(make_app, clock):
     from textual.widgets import Input
-    from collab_tui.ui.screens.forms import RequestForm
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, clock)
         before = len(app.runner.trainer.outgoing)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
-        form = app.screen
+        form = await open_request_form(pilot, app)
         form.query_one("#recipient", Input).focus()
         await pilot.press("enter")
         await pilot.pause()
@@ -153,13 +156,11 @@ async def test_an_empty_feature_is_refused_with_a_message(make_app, clock):
 
 async def test_type_other_takes_a_name_of_your_own(make_app, clock):
     from textual.widgets import Input, Select
-    from collab_tui.ui.screens.forms import OTHER_TYPE, RequestForm
+    from collab_tui.ui.screens.forms import OTHER_TYPE
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, clock)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
-        form = app.screen
+        form = await open_request_form(pilot, app)
         other = form.query_one("#type-other", Input)
         assert not other.display
         form.query_one("#type", Select).value = OTHER_TYPE
@@ -176,15 +177,12 @@ async def test_type_other_takes_a_name_of_your_own(make_app, clock):
 
 async def test_sending_to_an_offline_peer_says_queued(make_app, clock):
     from textual.widgets import Input
-    from collab_tui.ui.screens.forms import RequestForm
     from .scenario import frame
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, clock)
         app.runner.feed(frame("PEER_LEFT", "hub", {"ai_id": "AI_Node_2"}))
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, RequestForm))
-        form = app.screen
+        form = await open_request_form(pilot, app)
         form.query_one("#feature", Input).value = "dma engine"
         form.query_one("#recipient", Input).value = "AI_Node_2"
         await pilot.pause()
@@ -389,7 +387,7 @@ def test_plural():
 
 async def test_peer_details_say_one_success_and_clean_peer_text(make_app, clock):
     from collab_tui.ui.screens.details import DetailsScreen
-    from .scenario import frame, join
+    from .scenario import join
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, clock)
