@@ -26,7 +26,6 @@ Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 repor
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
@@ -39,17 +38,13 @@ RULE_REPORTS = "reports"
 class SharedSettings:
     good_rate: float = 0.95
     bad_rate: float = 0.5
-    refuse_odds: float = 0.5
+    refuse_odds: float = 2.5
     vouch_odds: float = 4.0
-    probe_every_s: float = 30.0   # a peer refused on reports alone, that we never saw fail, is let in
-    probe_one_in: int = 3         # ...as a probe in one window of this many (chosen by a hash of its id)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.bad_rate < self.good_rate < 1.0:
             raise ValueError(f"shared rates must satisfy 0 < bad_rate < good_rate < 1, got "
                              f"{self.bad_rate!r}, {self.good_rate!r}")
-        if self.probe_every_s <= 0 or self.probe_one_in < 1:
-            raise ValueError("shared probe_every_s must be > 0 and probe_one_in ≥ 1")
         if self.refuse_odds < 0 or self.vouch_odds < 0:
             raise ValueError("shared refuse_odds and vouch_odds must not be negative")
 
@@ -81,12 +76,6 @@ class SharedPolicy:
             return ctx.now if ctx.now is not None else -math.inf
         return self.hardened.stable_until(ctx)
 
-    def _probe_window(self, peer: str, now: float) -> bool:
-        """Whether ``now`` falls in one of ``peer``'s probe windows (one in ``probe_one_in``)."""
-        s = self.settings
-        window = int(now // s.probe_every_s)
-        return zlib.crc32(f"{peer}:{window}".encode()) % s.probe_one_in == 0
-
     def decide(self, ctx: RequestContext) -> Decision:
         base = self.hardened.decide(ctx)
         view = ctx.network
@@ -98,11 +87,6 @@ class SharedPolicy:
         said = view.describe()
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:
-            if ctx.failures == 0 and ctx.now is not None and base.accept \
-                    and own + view.verified_log_odds >= -s.refuse_odds and self._probe_window(view.subject, ctx.now):
-                return self.hardened._accept(ctx, RULE_REPORTS,
-                                             f"{said}; {mine}: probe (never failed us; accusations are "
-                                             f"only judged by what we see)")
             return Decision(False, RULE_REPORTS,
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)

@@ -44,32 +44,13 @@ MAX_REPORTERS = 1024
 MAX_REPORTS = 32_768          # reports kept in all (a few MB at most)
 FORGET = 0.97
 RANK_EVERY_S = 10.0
-#: The two collaborators the evidence tells apart (the ``shared`` engine's defaults): an
-#: outcome is evidence ln(0.95 / 0.5) = +0.64 for a success, ln(0.05 / 0.5) = -2.30 for a failure.
-GOOD_RATE = 0.95
-BAD_RATE = 0.5
-PER_SUCCESS = math.log(GOOD_RATE / BAD_RATE)
-PER_FAILURE = math.log((1 - GOOD_RATE) / (1 - BAD_RATE))
-CLAIM_CAP = 4.0           # one report counts as at most this many outcomes (scaled down, same ratio)
-FULL_STRENGTH = -PER_FAILURE   # a claim this strong (one failure) is judged with full weight
-SURE_GOOD = 1.2           # our own log-odds from which we call a subject good (two clean successes)...
-SURE_NOT_BAD = 0.6        # ...against an accusation: one clean success
-SURE_BAD = -1.5           # ...or bad (a failure not outweighed): reports are judged against that
-SETTLE = 1.0              # judged claims (full-strength units) at which a reporter gets half its accuracy's weight
-VERIFIED = 3              # claims of a kind judged (and right more often than wrong) for it to be verified
-PROVEN_WRONG = 2          # claims of a kind judged, right less often than wrong: that kind counts for nothing
-POWER = 1.0               # weight = (2 * accuracy - 1) ** POWER: 60% right is worth 0.2, 80% 0.6, 95% 0.9
+EVIDENCE_CAP = 3.0        # the most one claim can weigh: a likelihood ratio of ~20
+PRIOR = 2.0               # pseudo-judgements each way before a reporter's record speaks
+MIN_EVIDENCE = math.log(3.0)   # a claim less than 3 times as likely right as wrong counts for nothing:
+                               # a crowd of barely-believed reporters does not add up to a verdict
+FULL_CLAIM = 2.0          # a report of fewer outcomes than this weighs proportionally less
 
 GOOD, BAD = 0, 1
-
-
-def claim_evidence(successes: float, failures: float) -> float:
-    """A report's counts as log-odds of the good over the bad collaborator, at most
-    ``CLAIM_CAP`` outcomes (a report of more is scaled down, its success ratio kept)."""
-    n = successes + failures
-    if n > CLAIM_CAP:
-        successes, failures = successes * CLAIM_CAP / n, failures * CLAIM_CAP / n
-    return successes * PER_SUCCESS + failures * PER_FAILURE
 
 
 @dataclass(slots=True)
@@ -80,25 +61,11 @@ class Report:
     failures: float
     last_outcome_at: float | None
     received_at: float
-    judged: bool = False       # already scored against our own view of the subject
+    judged: bool = False       # already scored against one of our outcomes
 
     @property
     def outcomes(self) -> float:
         return self.successes + self.failures
-
-    @property
-    def evidence(self) -> float:
-        """What this claim says, as log-odds (> 0 good); see ``claim_evidence``."""
-        return claim_evidence(self.successes, self.failures)
-
-    @property
-    def claim(self) -> int:
-        return GOOD if self.evidence > 0 else BAD
-
-    @property
-    def strength(self) -> float:
-        """0..1: how much this claim says (one success 0.28, two 0.56, one failure or more 1)."""
-        return min(1.0, abs(self.evidence) / FULL_STRENGTH)
 
     @property
     def predicted(self) -> float:
@@ -112,34 +79,22 @@ class Witness:
 
     reporter: str
     reports: OrderedDict = field(default_factory=OrderedDict)     # subject -> Report, oldest first
-    agree: list = field(default_factory=lambda: [0.0, 0.0])        # per kind of claim (GOOD, BAD),
-    disagree: list = field(default_factory=lambda: [0.0, 0.0])     # weighted by each claim's strength
+    agree: list = field(default_factory=lambda: [0.0, 0.0])        # per bin (GOOD, BAD)
+    disagree: list = field(default_factory=lambda: [0.0, 0.0])
     pinned: bool = False
-    count: int = 0                                                  # claims judged (for asking)
-    kinds: list = field(default_factory=lambda: [0, 0])             # claims judged per kind
-    weights: list = field(default_factory=lambda: [0.0, 0.0])       # per claim (GOOD, BAD), kept current
+    evidence: list = field(default_factory=lambda: [0.0, 0.0])      # per claim (GOOD, BAD), kept current
 
     def accuracy(self, bin_: int) -> float:
         return (self.agree[bin_] + 1.0) / (self.agree[bin_] + self.disagree[bin_] + 2.0)
 
-    def overall(self) -> float:
-        """How often its claims proved right, all kinds together (0.5 before any judgement)."""
-        n = self.evaluated(GOOD) + self.evaluated(BAD)
-        return 0.5 if n <= 0 else (self.agree[GOOD] + self.agree[BAD]) / n
-
-    def learned_weight(self, claim: int) -> float:
-        """0..1 for a claim of this kind (GOOD or BAD): ``(2 * accuracy - 1) ** POWER`` of all
-        its judged claims, discounted towards 0 until ``SETTLE`` full claims were judged; 0
-        for a kind of claim shown wrong more often than right (``PROVEN_WRONG`` judged)."""
-        if self.kinds[claim] >= PROVEN_WRONG and self.agree[claim] < self.disagree[claim]:
-            return 0.0
-        n = self.evaluated(GOOD) + self.evaluated(BAD)
-        if n <= 0.0:
-            return 0.0
-        edge = 2.0 * (self.agree[GOOD] + self.agree[BAD]) / n - 1.0
-        if edge <= 0.0:
-            return 0.0
-        return edge ** POWER * n / (n + SETTLE)
+    def likelihood_evidence(self, claim: int) -> float:
+        """ln P(claim | subject is as claimed) / P(claim | subject is the opposite), from our
+        judgements (two pseudo-judgements of prior each way), clamped to [0, EVIDENCE_CAP]."""
+        other = 1 - claim
+        right = (self.agree[claim] + PRIOR) / (self.agree[claim] + self.disagree[other] + 2 * PRIOR)
+        wrong = (self.disagree[claim] + PRIOR) / (self.disagree[claim] + self.agree[other] + 2 * PRIOR)
+        e = math.log(right / wrong)
+        return 0.0 if e < MIN_EVIDENCE else min(EVIDENCE_CAP, e)
 
     def evaluated(self, bin_: int) -> float:
         return self.agree[bin_] + self.disagree[bin_]
@@ -154,8 +109,8 @@ class ReporterRow:
     failures: float
     last_outcome_at: float | None
     received_at: float
-    accuracy: float        # how often this reporter's claims proved right
-    weight: float          # 0..1: how much its counts counted
+    accuracy: float        # how often this reporter's claims of this kind proved right
+    weight: float          # 0..1: how much it counted (its evidence over the most one claim can carry)
     pinned: bool
 
 
@@ -168,12 +123,8 @@ class NetworkView:
     reporters: int             # reporters whose claim counted
     raw_successes: float       # what they claimed, summed (for the reason)
     raw_failures: float
-    min_accuracy: float        # lowest accuracy, among them, of their claims (1.0 if none)
+    min_accuracy: float        # lowest accuracy, among them, of the kind of claim each made (1.0 if none)
     rows: tuple[ReporterRow, ...] = ()
-    pooled_successes: float = 0.0   # their counts, each scaled and weighted, summed
-    pooled_failures: float = 0.0
-    verified_log_odds: float = 0.0  # the same from the reporters whose kind of claim was judged
-                                    # ``VERIFIED`` times and right more often than wrong (pinned ones too)
 
     @property
     def score(self) -> float | None:
@@ -255,17 +206,15 @@ class WitnessBook:
                 continue
             kept += 1
             reports = w.reports
-            previous = reports.get(subject)
-            if previous is not None:
+            if subject in reports:
                 reports.move_to_end(subject)
             else:
                 self._count += 1
             report = reports[subject] = Report(successes, failures, last, now)
-            if previous is not None and previous.judged and previous.claim == report.claim:
-                report.judged = True      # the same claim repeated is not judged again
-            own = self._own(subject)
-            if own is not None:
-                self._judge(w, report, own)             # what we saw ourselves already
+            if self.own_counts is not None:
+                mine = self.own_counts(subject)
+                if mine is not None and mine[0] != mine[1]:
+                    self._judge(w, report, mine[0] > mine[1])   # what we saw ourselves already
             index = self.by_subject.get(subject)
             if index is None:
                 index = self.by_subject[subject] = OrderedDict()
@@ -318,61 +267,30 @@ class WitnessBook:
         return self._count
 
     # ---- learning from our own outcomes ----------------------------------
-    def _own(self, subject: str, success: bool | None = None) -> float | None:
-        """Our own record of ``subject`` as log-odds, None if we never met it. Without our
-        record (no ``own_counts``), the outcome just seen, if any."""
-        if self.own_counts is None:
-            return None if success is None else (PER_SUCCESS if success else PER_FAILURE)
-        mine = self.own_counts(subject)
-        if mine is None:
-            return None
-        return mine[0] * PER_SUCCESS + mine[1] * PER_FAILURE
-
     def learn(self, subject: str, success: bool) -> None:
-        """After an outcome with ``subject`` (already in our record): judge every kept report
-        about it not judged yet, if our own record is sure enough of the subject (see ``_judge``)."""
+        """Score every kept report about ``subject`` against an outcome we just saw with it."""
         index = self.by_subject.get(subject)
         if not index:
-            return
-        own = self._own(subject, success)
-        if own is None:
             return
         for reporter in index:
             w = self.witnesses.get(reporter)
             report = w.reports.get(subject) if w is not None else None
             if report is not None:
-                self._judge(w, report, own)
+                self._judge(w, report, success)
 
-    def _judge(self, w: Witness, report: Report, own: float) -> None:
-        """One report, one judgement (a subject we meet often does not outweigh the others; the
-        same claim repeated is not judged again): did its claim agree with what our own record
-        (``own``, log-odds) is sure of? Bad once ``own`` ≤ ``SURE_BAD`` (a failure not
-        outweighed); good once ``own`` ≥ ``SURE_GOOD`` (two clean successes) — or, against a
-        flat accusation (two failures or more, no success), ``SURE_NOT_BAD`` (one clean success:
-        a peer said never to deliver that delivered to us). Weighted by the claim's strength: one success claimed about a peer
-        that turned out bad is a small error, eight claimed successes a full one."""
-        if report.judged or report.outcomes <= 0:
-            return                              # judged already, or empty: predicts nothing
-        bin_ = report.claim
-        if own <= SURE_BAD:
-            good = False
-        elif own >= SURE_GOOD or (own >= SURE_NOT_BAD and report.successes == 0 and report.failures >= 2):
-            good = True
-        else:
-            return                              # not sure yet: judged at a later outcome
+    def _judge(self, w: Witness, report: Report, good: bool) -> None:
+        """One report, one judgement (a subject we meet often does not outweigh the others; a
+        fresh report is judged afresh): did it predict what we saw (``good``)?"""
+        if report.judged or report.outcomes <= 0 or report.successes == report.failures:
+            return                              # judged already, or empty or undecided: predicts nothing
         report.judged = True
-        strength = report.strength
+        bin_ = GOOD if report.successes > report.failures else BAD
         agreement = 1.0 if good == (bin_ == GOOD) else 0.0
-        forget = self.forget ** strength
-        w.agree[bin_] = w.agree[bin_] * forget + strength * agreement
-        w.disagree[bin_] = w.disagree[bin_] * forget + strength * (1.0 - agreement)
-        other = 1 - bin_
-        w.agree[other] *= forget
-        w.disagree[other] *= forget
-        w.count += 1
-        w.kinds[bin_] += 1
-        w.weights[GOOD] = w.learned_weight(GOOD)
-        w.weights[BAD] = w.learned_weight(BAD)
+        forget = self.forget
+        w.agree[bin_] = w.agree[bin_] * forget + agreement
+        w.disagree[bin_] = w.disagree[bin_] * forget + (1.0 - agreement)
+        w.evidence[GOOD] = w.likelihood_evidence(GOOD)
+        w.evidence[BAD] = w.likelihood_evidence(BAD)
 
     # ---- reading ---------------------------------------------------------
     def weight(self, reporter: str, claim: int) -> float:
@@ -380,13 +298,15 @@ class WitnessBook:
         w = self.witnesses.get(reporter)
         if w is None:
             return 1.0 if reporter in self.trusted else 0.0
-        return self._weight(w, claim)
+        return self._evidence(w, claim) / EVIDENCE_CAP
 
-    def _weight(self, w: Witness, claim: int) -> float:
+    def _evidence(self, w: Witness, claim: int) -> float:
         if w.pinned:
-            return 1.0
-        e = w.weights[claim]
+            return EVIDENCE_CAP
+        e = w.evidence[claim]
         if e <= 0.0:
+            return 0.0
+        if w.accuracy(claim) < self.floor:
             return 0.0
         score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
         if score is not None and score < self.floor:
@@ -400,22 +320,20 @@ class WitnessBook:
             return 1.0 if reporter in self.trusted else 0.0
         if w.pinned:
             return 2.0
-        return (self._weight(w, GOOD) + self._weight(w, BAD)) / 2.0
+        return (self._evidence(w, GOOD) + self._evidence(w, BAD)) / (2 * EVIDENCE_CAP)
 
     def judged(self, reporter: str) -> float:
-        """How many of this reporter's reports we have judged."""
+        """How many of this reporter's reports we have judged (decayed)."""
         w = self.witnesses.get(reporter)
-        return 0.0 if w is None else float(w.count)
+        return 0.0 if w is None else w.evaluated(GOOD) + w.evaluated(BAD)
 
     def has_reports(self, subject: str) -> bool:
         return bool(self.by_subject.get(subject))
 
     def view(self, subject: str, rows: bool = False) -> NetworkView:
-        """What the reporters we believe say of ``subject``: their counts pooled, each report
-        scaled to at most ``CLAIM_CAP`` outcomes and weighted by its reporter's weight, as
-        log-odds of the good over the bad collaborator."""
+        """What the reporters we believe say of ``subject``: the sum of their claims' evidence."""
         index = self.by_subject.get(subject)
-        total = raw_s = raw_f = pooled_s = pooled_f = verified = 0.0
+        total = raw_s = raw_f = 0.0
         n = 0
         min_acc = 1.0
         out: list[ReporterRow] = []
@@ -426,28 +344,29 @@ class WitnessBook:
                 if report is None:
                     continue
                 outcomes = report.outcomes
-                claim = report.claim
-                weight = 0.0
-                if outcomes > 0 and (w.pinned or w.weights[claim] > 0.0):
-                    weight = self._weight(w, claim)
-                if weight > 0.0:
-                    scale = weight * min(1.0, CLAIM_CAP / outcomes)
-                    pooled_s += scale * report.successes
-                    pooled_f += scale * report.failures
-                    if w.pinned or (w.kinds[claim] >= VERIFIED and w.agree[claim] > w.disagree[claim]):
-                        verified += scale * (report.successes * PER_SUCCESS + report.failures * PER_FAILURE)
+                claim = GOOD if report.successes > report.failures else BAD
+                if outcomes <= 0 or report.successes == report.failures:
+                    e = 0.0
+                elif w.pinned:
+                    e = EVIDENCE_CAP
+                elif w.evidence[claim] <= 0.0:
+                    e = 0.0                      # the common case (liars, unknowns): nothing more to look at
+                else:
+                    e = self._evidence(w, claim)
+                if e > 0.0:
+                    e *= min(1.0, outcomes / FULL_CLAIM)
+                    total += e if claim == GOOD else -e
                     raw_s += report.successes
                     raw_f += report.failures
                     n += 1
-                    min_acc = min(min_acc, 1.0 if w.pinned else w.overall())
+                    min_acc = min(min_acc, 1.0 if w.pinned else w.accuracy(claim))
                 if rows:
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
-                                           report.received_at, 1.0 if w.pinned else w.overall(),
-                                           weight, w.pinned))
-            total = pooled_s * PER_SUCCESS + pooled_f * PER_FAILURE
+                                           report.received_at, 1.0 if w.pinned else w.accuracy(claim),
+                                           e / EVIDENCE_CAP, w.pinned))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
-        return NetworkView(subject, total, n, raw_s, raw_f, min_acc, tuple(out), pooled_s, pooled_f, verified)
+        return NetworkView(subject, total, n, raw_s, raw_f, min_acc, tuple(out))
 
     def best_reporters(self, candidates: Sequence[str], k: int, explore: int, *, subject: str | None = None,
                        allowed: Container[str] | None = None, now: float = 0.0) -> list[str]:
