@@ -303,7 +303,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
             out.append((qid, reporter))
         return out
 
-    def _ask_before_deciding(self, key: str, initiator: str, req: wire.RequestPayload) -> list:
+    def _ask_before_deciding(self, key: str, initiator: str, req: wire.RequestPayload) -> list[Output]:
         """Ask about a peer we hardly know; the decision waits for the answers (bounded)."""
         if not self.uses_reports:
             return []
@@ -341,7 +341,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         """The REPUTATION_REPORT payload answering ``query``: our own first-hand records only."""
         return {"query_id": query.query_id, "observations": self.own_observations(query.subjects, (sender,))}
 
-    def _handle_reputation_query(self, message: wire.NetworkMessage) -> list:
+    def _handle_reputation_query(self, message: wire.NetworkMessage) -> list[Output]:
         sender = message.sender_id
         query = rp.parse_query(message.payload)
         if not self.asking.may_answer(sender, self.now):
@@ -349,7 +349,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         return [Send(wire.make_message(rp.REPUTATION_REPORT, self.ai_id, self.answer_query(sender, query),
                                        self.now, recipient_id=sender))]
 
-    def receive_report(self, sender: str, report: rp.ReportFrame, now: float) -> list:
+    def receive_report(self, sender: str, report: rp.ReportFrame, now: float) -> list[Output]:
         """Keep a (validated) report; decide the requests that were waiting only for it."""
         self.now = now
         query = self.asking.answered(report.query_id, sender)
@@ -374,14 +374,14 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
                     out += self._decide_awaiting(key)
         return out
 
-    def _handle_reputation_report(self, message: wire.NetworkMessage) -> list:
+    def _handle_reputation_report(self, message: wire.NetworkMessage) -> list[Output]:
         return self.receive_report(message.sender_id, rp.parse_report(message.payload), self.now)
 
-    def _decide_awaiting(self, key: str) -> list:
+    def _decide_awaiting(self, key: str) -> list[Output]:
         waiting = self._awaiting.pop(key)
         return self._admit_request(key, waiting.initiator, waiting.request, waiting.received_at)
 
-    def _reports_tick(self, now: float) -> list:
+    def _reports_tick(self, now: float) -> list[Output]:
         """Decide requests whose wait for answers is over; broadcast what changed, at most every 30 s."""
         out: list = []
         for key in [k for k, w in self._awaiting.items() if now >= w.due_at]:
@@ -390,7 +390,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         out += self._broadcast(now)
         return out
 
-    def _broadcast(self, now: float) -> list:
+    def _broadcast(self, now: float) -> list[Output]:
         if not self.shares_reports or not self._changed_subjects or not self.joined \
                 or now < self._last_broadcast + rp.BROADCAST_EVERY_S:
             return []
