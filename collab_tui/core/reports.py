@@ -18,7 +18,6 @@ frame handlers and its ``tick``; the simulation calls the same functions directl
 from __future__ import annotations
 
 import math
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -32,11 +31,10 @@ REPUTATION_REPORT = "REPUTATION_REPORT"
 MAX_ENTRIES = 256
 #: Unsolicited reports: at most one every this many seconds per sender (PROTOCOL.md).
 BROADCAST_EVERY_S = 30.0
-AI_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def check_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not AI_ID.fullmatch(value):
+    if not isinstance(value, str) or not wire.AI_ID.fullmatch(value):
         shown = repr(value)[:40]
         raise wire.FrameError(f"{what} must be a trainer id (1-64 of A-Z a-z 0-9 _ . -), got {shown}")
     return value

@@ -6,6 +6,7 @@ module builds outgoing frames and checks incoming ones; it never touches a socke
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,13 @@ RATE_LIMIT_BACKOFF_S = 30.0
 #: Largest deadline a request may carry (a day); larger is treated as malformed.
 MAX_DEADLINE_S = 86_400.0
 MAX_TEXT = 1_000
+
+#: A trainer id, specialization or capability as a HELLO may carry it (PROTOCOL.md, Joining 2).
+AI_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Ids no trainer may claim (compared case-insensitively).
+RESERVED_IDS = frozenset({"hub"})
+#: The most capabilities a HELLO may list.
+MAX_CAPABILITIES = 32
 
 
 class FrameError(ValueError):

@@ -7,10 +7,10 @@ text as typed (a flag, a form field) or a value from code.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from ..core.sessions import MAX_HOLD_S
+from ..core.wire import AI_ID, MAX_CAPABILITIES, RESERVED_IDS
 
 __all__ = [
     "MAX_CAPABILITIES",
@@ -23,11 +23,6 @@ __all__ = [
     "parse_unit_interval",
 ]
 
-#: A trainer id, specialization or capability as a HELLO may carry it (PROTOCOL.md, Joining 2).
-AI_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-#: Ids no trainer may claim (compared case-insensitively), and HELLO's capability limit.
-RESERVED_IDS = frozenset({"hub"})
-MAX_CAPABILITIES = 32
 UNIT_WHAT = "a number between 0 and 1"
 HELLO_WHAT = "1-64 characters of A-Z a-z 0-9 _ . -"
 
