@@ -138,8 +138,8 @@ class AskSettings:
     k: int = 16                    # reporters asked about one unknown peer
     explore: int = 4               # of those, slots for reporters not yet judged
     wait_s: float = 0.3            # how long a decision waits for answers
-    cache_s: float = 60.0          # a subject asked about is not asked about again for this long
-    ask_below: int = 3             # ask about peers with fewer of our own outcomes than this
+    cache_s: float = 15.0          # a subject asked about is not asked about again for this long
+    ask_below: int = 8             # ask about peers with fewer of our own outcomes than this
     queries_per_s: float = 100.0   # our outgoing queries, all peers together
     query_burst: float = 200.0
     answers_per_s: float = 2.0     # queries we answer per sender

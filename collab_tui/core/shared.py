@@ -2,26 +2,24 @@
 
 ``reputation[peer]`` stays the seed's EWMA of our own outcomes; reports never change it.
 They are a second body of evidence (``RequestContext.network``, a ``witness.NetworkView``:
-the log-likelihood evidence of each believed reporter's claim, learned from how well its
-past claims of that kind agreed with what we then saw; see ``core/witness.py``).
+the log-odds that the peer is a good collaborator, from our own record and the claims of
+the reporters we believe, pooled as described in ``core/witness.py``).
 
 Rules, in order (the first that fires decides):
 
-1. no weighted report (nobody we believe has said anything): exactly ``HardenedPolicy``;
-2. ``reports`` refusal — our own record (as log-odds of a ``good_rate`` (95%) over a
-   ``bad_rate`` (50%) collaborator: +0.64 per success, -2.30 per failure) plus the reports'
-   evidence is below -``refuse_odds``: refuse, even a peer we have never met (one pinned
-   reporter, or two proven ones, who saw it fail are enough; a crowd of barely-believed
-   ones is not);
+1. no believed report (nobody we believe has said anything): exactly ``HardenedPolicy``;
+2. ``reports`` refusal — the combined log-odds (our record, the reports, and for a peer we
+   never met how strangers have turned out for us) are below -``refuse_odds`` (1.5, odds
+   of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
+   tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
 3. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
-   ``trust``), but our record and the reports together favour the good rate by more than
-   e**``vouch_odds``, and the peer has delivered to us at least once or failed us only by
-   missing deadlines: accept (an honest peer's run of bad luck with us is outweighed by
-   what the others saw);
+   ``trust``), but the combined log-odds are above ``vouch_odds`` and the peer has
+   delivered to us at least once or failed us only by missing deadlines: accept (an honest
+   peer's run of bad luck with us is outweighed by what the others saw);
 4. otherwise the hardened verdict, with what the reports said appended to its reason.
 
 Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 reporters
-(accuracy ≥ 0.90); log-odds -8.1 < -2.5``.
+(belief ≥ 0.90); ours 0 ✓ / 0 ✗; log-odds -8.1 < -1.5``.
 """
 from __future__ import annotations
 
@@ -29,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
+from . import witness
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
 
 RULE_REPORTS = "reports"
@@ -36,9 +35,9 @@ RULE_REPORTS = "reports"
 
 @dataclass(frozen=True, slots=True)
 class SharedSettings:
-    good_rate: float = 0.95
-    bad_rate: float = 0.5
-    refuse_odds: float = 2.5
+    good_rate: float = witness.GOOD_RATE
+    bad_rate: float = witness.BAD_RATES[-1]
+    refuse_odds: float = 1.5
     vouch_odds: float = 4.0
 
     def __post_init__(self) -> None:
@@ -83,7 +82,7 @@ class SharedPolicy:
             return base
         s = self.settings
         own = self.log_odds(ctx.successes, ctx.failures)
-        total = own + view.log_odds
+        total = view.combined if view.combined is not None else own + view.log_odds
         said = view.describe()
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:

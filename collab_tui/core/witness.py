@@ -4,32 +4,40 @@ Reports (``REPUTATION_REPORT`` observations) are claims by untrusted peers. They
 here, beside the ``ReputationBook`` and never mixed into it: ``reputation[peer]`` stays the
 seed's EWMA of our own outcomes. The decision combines the two (``core/shared.py``).
 
-A reporter is believed as far as its past reports agreed with what *we* then saw of the
-same subjects (the TRAVOS idea). Every kept report is judged once against our own outcome
-with its subject — on arrival if we already have a record of the subject, else at our next
-outcome with it — and counted in the reporter's confusion table: what it claimed ("good":
-more successes than failures, or "bad") against what we saw (a success or a failure), with
-old judgements fading by ``forget`` per new one so that a sleeper that turns loses its
-standing. A claim then weighs as the evidence it carries: the log of its likelihood ratio
-``P(claim | subject is what it claims) / P(claim | the opposite)``, estimated from that
-table with two pseudo-judgements of prior (no evidence until judged), never negative (a
-liar is not used as an oracle in reverse), nothing below ``MIN_EVIDENCE`` (3 : 1, so that a
-crowd of barely-believed reporters does not add up to a verdict), at most ``EVIDENCE_CAP``
-(≈ 20 : 1), halved for a report of a single outcome. So a slanderer, right when it praises and wrong when it
-accuses, weighs when it praises and not when it accuses; a ring of colluders who praise
-each other and badmouth honest peers weighs nothing once our own outcomes contradict them;
-a reporter that tells the truth only 60% of the time carries little (its ratio is ~1.5),
-however many of its kind speak. A claim whose accuracy is below the floor (0.5, or the
-trust threshold if higher) counts for nothing, and so does a reporter whose score as a
-collaborator (our own outcomes with it) is below the floor; a good collaborator earns
-nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) carry the
-full ``EVIDENCE_CAP`` from the start.
+**Checking a claim.** A claim is a reporter's counts with a subject (successes, failures),
+scaled to at most ``CLAIM_CAP`` outcomes; it is *praise* if the counts are evidence for a good
+collaborator, else an *accusation*. Each kept claim is checked once against our own record
+of the subject — on arrival if we have one, else at our next outcome with it — by the log
+Bayes factor that both records come from one collaborator's rate rather than two unrelated
+ones (``consistency``). A claim within ``NOISE`` of agreeing passes (two honest records of a
+peer that succeeds 60% of the time disagree often, a little); one further off is *caught*.
+
+**Belief** in a reporter's claims of one kind is a probability that it tells the truth,
+as log-odds: ``PRIOR`` + the passed checks of that kind (fading by ``forget`` per new one,
+at most ``CREDIT_HIGH``) times what one passed check is worth + every caught claim, of
+either kind, which never fades. What a passed check is worth is learned from the liars
+themselves (empirical Bayes): ``ln (1 - e) / (1 - q)``, with ``q`` how often the reporters
+we caught were caught per check and ``e`` (``HONEST_CAUGHT``) how often an honest claim is.
+Blatant liars make one passed check strong evidence; stealthy ones make it weak. Truthful
+praise earns no belief in a reporter's accusations (a slanderer praises its friends truly),
+and an accusation that keeps its victim refused is never checked — so accusations are
+believed only after accusations of this reporter passed checks. A reporter whose score as a
+collaborator is below our floor counts for nothing; a good collaborator earns nothing as a
+witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed fully.
+
+**Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
+``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
+as convincing as its liar could make it (as likely as under the rate that fits it best),
+so one reporter can move the odds by at most ``1 / (1 - w)`` however much it claims.
+Reporters believed at least ``PROVEN`` are pooled with our own record; the rest may tip a
+close call, never decide one: their sum is bounded by ``CROWD_CAP``, and for a peer we
+have never met, together with how strangers have turned out for us (``stranger_prior``), by
+``WEAK_CAP``.
 
 Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_subject``
 reporters per subject (oldest dropped first), at most ``max_reporters`` reporters (the
 least recently heard dropped first, pinned ones kept), at most ``max_reports`` reports in all
-(the oldest of the least recently heard reporters dropped first); one claim weighs at most
-``EVIDENCE_CAP`` however many outcomes it claims.
+(the oldest of the least recently heard reporters dropped first).
 """
 from __future__ import annotations
 
@@ -42,15 +50,26 @@ MAX_SUBJECTS_PER_REPORTER = 256
 MAX_REPORTERS_PER_SUBJECT = 64
 MAX_REPORTERS = 1024
 MAX_REPORTS = 32_768          # reports kept in all (a few MB at most)
-FORGET = 0.97
+FORGET = 0.97                 # passed checks fade by this per new one: a sleeper's past truth does not last
 RANK_EVERY_S = 10.0
-EVIDENCE_CAP = 3.0        # the most one claim can weigh: a likelihood ratio of ~20
-PRIOR = 2.0               # pseudo-judgements each way before a reporter's record speaks
-MIN_EVIDENCE = math.log(3.0)   # a claim less than 3 times as likely right as wrong counts for nothing:
-                               # a crowd of barely-believed reporters does not add up to a verdict
-FULL_CLAIM = 2.0          # a report of fewer outcomes than this weighs proportionally less
 
-GOOD, BAD = 0, 1
+GOOD_RATE = 0.95                    # a good collaborator succeeds this often...
+BAD_RATES = (0.02, 0.3, 0.6)        # ...a bad one (equally likely) this often: always failing, often, camouflaged
+CLAIM_CAP = 8.0           # a claim counts as at most this many outcomes (scaled down, its rate kept)
+JEFFREYS = 0.5            # Beta(1/2, 1/2): a rate before anything is seen of it (for ``consistency``)
+NOISE = 1.0               # a claim this close to agreeing with our record passes its check
+CAUGHT_LOW = -4.0         # the most one caught claim costs
+PRIOR = -1.0              # log-odds of belief in a reporter none of whose claims of a kind were checked
+CREDIT_HIGH = 8.0         # the most passed checks are worth
+HONEST_CAUGHT = 0.02      # how often an honest reporter's claim is caught (an outage, a stale record)
+Q_DEFAULT, Q_LOW, Q_HIGH, Q_MIN_CHECKS = 0.3, 0.2, 0.9, 8   # the liars' catch rate: before data, bounds
+PROVEN = 0.5              # believed at least this much: pooled with our own record
+CROWD_CAP = 1.5           # the most the reporters not yet proven can say together
+WEAK_CAP = 2.0            # ...together with the stranger prior, for a peer we never met
+STRANGER_GOOD_LOW = 0.2   # the stranger prior never puts a stranger's chance of being good below this
+COUNTED = 0.1             # a reporter believed less than this is not named among those who "said"
+
+GOOD, BAD = 0, 1          # kinds of claim: praise, accusation
 
 
 @dataclass(slots=True)
@@ -61,43 +80,33 @@ class Report:
     failures: float
     last_outcome_at: float | None
     received_at: float
-    judged: bool = False       # already scored against one of our outcomes
+    judged: bool = False       # already checked against our own record
 
     @property
     def outcomes(self) -> float:
         return self.successes + self.failures
 
-    @property
-    def predicted(self) -> float:
-        """The success probability this report implies (Beta(1, 1) prior)."""
-        return (self.successes + 1.0) / (self.outcomes + 2.0)
-
 
 @dataclass(slots=True)
 class Witness:
-    """What we know of one reporter as a witness: its reports and how often they were right."""
+    """What we know of one reporter as a witness: its reports and how its claims fared."""
 
     reporter: str
     reports: OrderedDict = field(default_factory=OrderedDict)     # subject -> Report, oldest first
-    agree: list = field(default_factory=lambda: [0.0, 0.0])        # per bin (GOOD, BAD)
-    disagree: list = field(default_factory=lambda: [0.0, 0.0])
+    passed: list = field(default_factory=lambda: [0.0, 0.0])       # per kind: passed checks (fading)
+    caught_cost: list = field(default_factory=lambda: [0.0, 0.0])  # per kind: what caught claims cost (≤ 0)
+    agree: list = field(default_factory=lambda: [0.0, 0.0])        # per kind, for the UI: checks passed...
+    disagree: list = field(default_factory=lambda: [0.0, 0.0])     # ...and caught (fading)
     pinned: bool = False
-    evidence: list = field(default_factory=lambda: [0.0, 0.0])      # per claim (GOOD, BAD), kept current
+    checks: int = 0
+    caught: int = 0
 
-    def accuracy(self, bin_: int) -> float:
-        return (self.agree[bin_] + 1.0) / (self.agree[bin_] + self.disagree[bin_] + 2.0)
+    def accuracy(self, kind: int) -> float:
+        """Share of its checked claims of this kind that passed (1 pseudo-check each way)."""
+        return (self.agree[kind] + 1.0) / (self.agree[kind] + self.disagree[kind] + 2.0)
 
-    def likelihood_evidence(self, claim: int) -> float:
-        """ln P(claim | subject is as claimed) / P(claim | subject is the opposite), from our
-        judgements (two pseudo-judgements of prior each way), clamped to [0, EVIDENCE_CAP]."""
-        other = 1 - claim
-        right = (self.agree[claim] + PRIOR) / (self.agree[claim] + self.disagree[other] + 2 * PRIOR)
-        wrong = (self.disagree[claim] + PRIOR) / (self.disagree[claim] + self.agree[other] + 2 * PRIOR)
-        e = math.log(right / wrong)
-        return 0.0 if e < MIN_EVIDENCE else min(EVIDENCE_CAP, e)
-
-    def evaluated(self, bin_: int) -> float:
-        return self.agree[bin_] + self.disagree[bin_]
+    def evaluated(self, kind: int) -> float:
+        return self.agree[kind] + self.disagree[kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +118,23 @@ class ReporterRow:
     failures: float
     last_outcome_at: float | None
     received_at: float
-    accuracy: float        # how often this reporter's claims of this kind proved right
-    weight: float          # 0..1: how much it counted (its evidence over the most one claim can carry)
+    accuracy: float        # share of its checked claims of this kind that passed
+    weight: float          # 0..1: our belief that its claims of this kind are true
     pinned: bool
 
 
 @dataclass(frozen=True, slots=True)
 class NetworkView:
-    """What the network says of one subject: the evidence of the claims we believe."""
+    """What the network says of one subject."""
 
     subject: str
-    log_odds: float            # > 0 the believed reporters say good, < 0 bad (natural log)
-    reporters: int             # reporters whose claim counted
+    log_odds: float            # what the reports alone say: > 0 good, < 0 bad (natural log)
+    reporters: int             # reporters believed at least ``COUNTED``
     raw_successes: float       # what they claimed, summed (for the reason)
     raw_failures: float
-    min_accuracy: float        # lowest accuracy, among them, of the kind of claim each made (1.0 if none)
+    min_accuracy: float        # the least belief among them (1.0 if none)
     rows: tuple[ReporterRow, ...] = ()
+    combined: float | None = None   # the reports, our own record and (for a stranger) the stranger prior
 
     @property
     def score(self) -> float | None:
@@ -138,7 +148,7 @@ class NetworkView:
         return self.reporters == 0
 
     def describe(self) -> str:
-        acc = f" (accuracy ≥ {self.min_accuracy:.2f})" if self.reporters else ""
+        acc = f" (belief ≥ {self.min_accuracy:.2f})" if self.reporters else ""
         return (f"reports: {_count(self.raw_successes)} ✓ / {_count(self.raw_failures)} ✗ from "
                 f"{self.reporters} reporter{'s' if self.reporters != 1 else ''}{acc}")
 
@@ -176,6 +186,8 @@ class WitnessBook:
         self._ranked: list[str] | None = None
         self._ranked_at = 0.0
         self._turn = 0
+        self.strangers = [0, 0]           # first meetings that succeeded, failed
+        self._qn = self._qk = 0           # checks and catches of the reporters caught lying at least once
         self.set_trusted(trusted)
 
     # ---- settings --------------------------------------------------------
@@ -210,11 +222,14 @@ class WitnessBook:
                 reports.move_to_end(subject)
             else:
                 self._count += 1
+            old = reports.get(subject)
             report = reports[subject] = Report(successes, failures, last, now)
+            if old is not None and old.judged and (old.successes, old.failures) == (successes, failures):
+                report.judged = True                          # the same claim again: judged once
             if self.own_counts is not None:
                 mine = self.own_counts(subject)
-                if mine is not None and mine[0] != mine[1]:
-                    self._judge(w, report, mine[0] > mine[1])   # what we saw ourselves already
+                if mine is not None:
+                    self._judge(w, report, mine)             # what we saw ourselves already
             index = self.by_subject.get(subject)
             if index is None:
                 index = self.by_subject[subject] = OrderedDict()
@@ -260,6 +275,9 @@ class WitnessBook:
                 return
             w = self.witnesses.pop(victim)
             self._count -= len(w.reports)
+            if w.caught:
+                self._qn -= w.checks
+                self._qk -= w.caught
             for subject in w.reports:
                 self._unindex(subject, victim)
 
@@ -268,7 +286,13 @@ class WitnessBook:
 
     # ---- learning from our own outcomes ----------------------------------
     def learn(self, subject: str, success: bool) -> None:
-        """Score every kept report about ``subject`` against an outcome we just saw with it."""
+        """Check every kept claim about ``subject`` not checked yet against our record of it (just
+        updated with an outcome, ``success``); a first meeting also counts for the stranger prior."""
+        mine = self.own_counts(subject) if self.own_counts is not None else None
+        if mine is None:
+            mine = (1.0, 0.0) if success else (0.0, 1.0)
+        if mine[0] + mine[1] == 1:
+            self.strangers[0 if success else 1] += 1
         index = self.by_subject.get(subject)
         if not index:
             return
@@ -276,42 +300,69 @@ class WitnessBook:
             w = self.witnesses.get(reporter)
             report = w.reports.get(subject) if w is not None else None
             if report is not None:
-                self._judge(w, report, success)
+                self._judge(w, report, mine)
 
-    def _judge(self, w: Witness, report: Report, good: bool) -> None:
-        """One report, one judgement (a subject we meet often does not outweigh the others; a
-        fresh report is judged afresh): did it predict what we saw (``good``)?"""
-        if report.judged or report.outcomes <= 0 or report.successes == report.failures:
-            return                              # judged already, or empty or undecided: predicts nothing
+    def _judge(self, w: Witness, report: Report, mine: tuple[float, float]) -> None:
+        """Check one claim, once, against our record ``mine`` (see the module doc)."""
+        if report.judged or report.outcomes <= 0 or (mine[0] + mine[1]) <= 0:
+            return
         report.judged = True
-        bin_ = GOOD if report.successes > report.failures else BAD
-        agreement = 1.0 if good == (bin_ == GOOD) else 0.0
+        a, b = capped(report.successes, report.failures)
+        lbf = consistency(a, b, float(mine[0]), float(mine[1]))
+        kind = claim_kind(a, b)
         forget = self.forget
-        w.agree[bin_] = w.agree[bin_] * forget + agreement
-        w.disagree[bin_] = w.disagree[bin_] * forget + (1.0 - agreement)
-        w.evidence[GOOD] = w.likelihood_evidence(GOOD)
-        w.evidence[BAD] = w.likelihood_evidence(BAD)
+        w.checks += 1
+        if lbf >= -NOISE:
+            w.passed[kind] = w.passed[kind] * forget + 1.0
+            if w.caught:
+                self._qn += 1
+            agreement = 1.0
+        else:
+            w.caught_cost[kind] += max(CAUGHT_LOW, lbf + NOISE)
+            if not w.caught:
+                self._qn += w.checks - 1            # its earlier checks join the liars' record
+            self._qn += 1
+            self._qk += 1
+            w.caught += 1
+            agreement = 0.0
+        w.agree[kind] = w.agree[kind] * forget + agreement
+        w.disagree[kind] = w.disagree[kind] * forget + (1.0 - agreement)
 
     # ---- reading ---------------------------------------------------------
-    def weight(self, reporter: str, claim: int) -> float:
-        """How much a claim (GOOD or BAD) by ``reporter`` counts, 0..1 (1: a pinned reporter)."""
+    def weight(self, reporter: str, kind: int = GOOD) -> float:
+        """Our belief, 0..1, that ``reporter``'s claims of ``kind`` are true (1: pinned)."""
         w = self.witnesses.get(reporter)
         if w is None:
             return 1.0 if reporter in self.trusted else 0.0
-        return self._evidence(w, claim) / EVIDENCE_CAP
+        return self._weight(w, kind)
 
-    def _evidence(self, w: Witness, claim: int) -> float:
+    def _weight(self, w: Witness, kind: int) -> float:
         if w.pinned:
-            return EVIDENCE_CAP
-        e = w.evidence[claim]
-        if e <= 0.0:
-            return 0.0
-        if w.accuracy(claim) < self.floor:
-            return 0.0
+            return 1.0
         score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
         if score is not None and score < self.floor:
             return 0.0          # a reporter below our threshold as a collaborator counts for nothing
-        return e
+        passed = min(CREDIT_HIGH, w.passed[kind] * self.check_worth())
+        return _sigmoid(PRIOR + passed + w.caught_cost[GOOD] + w.caught_cost[BAD])
+
+    def liar_catch_rate(self) -> float:
+        """How often a reporter we caught lying was caught per check (bounded; a default before data)."""
+        q = self._qk / self._qn if self._qn >= Q_MIN_CHECKS else Q_DEFAULT
+        return max(Q_LOW, min(Q_HIGH, q))
+
+    def check_worth(self) -> float:
+        """What one passed check is worth, as log-odds: ``ln (1 - e) / (1 - q)`` (module doc)."""
+        return math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate()))
+
+    def stranger_prior(self) -> float:
+        """log-odds that a peer we have never met is a good collaborator, from how our first
+        meetings turned out (a good peer succeeds ``GOOD_RATE`` of the time, a bad one as
+        ``BAD_RATES`` on average): never above 0, never below ``STRANGER_GOOD_LOW``'s odds."""
+        s, f = self.strangers
+        p = (s + 1.0) / (s + f + 2.0)
+        bad = sum(BAD_RATES) / len(BAD_RATES)
+        good = max(STRANGER_GOOD_LOW, min(0.5, (p - bad) / (GOOD_RATE - bad)))
+        return math.log(good / (1.0 - good))
 
     def witness_score(self, reporter: str) -> float:
         """How much we believe ``reporter`` overall (for choosing whom to ask)."""
@@ -320,53 +371,62 @@ class WitnessBook:
             return 1.0 if reporter in self.trusted else 0.0
         if w.pinned:
             return 2.0
-        return (self._evidence(w, GOOD) + self._evidence(w, BAD)) / (2 * EVIDENCE_CAP)
+        return 0.5 * (self._weight(w, GOOD) + self._weight(w, BAD))
 
     def judged(self, reporter: str) -> float:
-        """How many of this reporter's reports we have judged (decayed)."""
+        """How many of this reporter's claims we have checked."""
         w = self.witnesses.get(reporter)
-        return 0.0 if w is None else w.evaluated(GOOD) + w.evaluated(BAD)
+        return 0.0 if w is None else float(w.checks)
 
     def has_reports(self, subject: str) -> bool:
         return bool(self.by_subject.get(subject))
 
     def view(self, subject: str, rows: bool = False) -> NetworkView:
-        """What the reporters we believe say of ``subject``: the sum of their claims' evidence."""
+        """What the reporters say of ``subject`` (pooled as in the module doc)."""
         index = self.by_subject.get(subject)
-        total = raw_s = raw_f = 0.0
+        raw_s = raw_f = 0.0
         n = 0
         min_acc = 1.0
         out: list[ReporterRow] = []
+        claims: list[tuple[float, float, float]] = []
         if index:
             for reporter in index:
                 w = self.witnesses.get(reporter)
                 report = w.reports.get(subject) if w is not None else None
-                if report is None:
+                if report is None or report.outcomes <= 0:
                     continue
-                outcomes = report.outcomes
-                claim = GOOD if report.successes > report.failures else BAD
-                if outcomes <= 0 or report.successes == report.failures:
-                    e = 0.0
-                elif w.pinned:
-                    e = EVIDENCE_CAP
-                elif w.evidence[claim] <= 0.0:
-                    e = 0.0                      # the common case (liars, unknowns): nothing more to look at
-                else:
-                    e = self._evidence(w, claim)
-                if e > 0.0:
-                    e *= min(1.0, outcomes / FULL_CLAIM)
-                    total += e if claim == GOOD else -e
+                a, b = capped(report.successes, report.failures)
+                weight = self._weight(w, claim_kind(a, b))
+                if weight > 0.0:
+                    claims.append((a, b, weight))
+                if weight >= COUNTED:
                     raw_s += report.successes
                     raw_f += report.failures
                     n += 1
-                    min_acc = min(min_acc, 1.0 if w.pinned else w.accuracy(claim))
+                    min_acc = min(min_acc, weight)
                 if rows:
+                    kind = claim_kind(a, b)
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
-                                           report.received_at, 1.0 if w.pinned else w.accuracy(claim),
-                                           e / EVIDENCE_CAP, w.pinned))
+                                           report.received_at, 1.0 if w.pinned else w.accuracy(kind),
+                                           weight, w.pinned))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
-        return NetworkView(subject, total, n, raw_s, raw_f, min_acc, tuple(out))
+        if not n:
+            return NetworkView(subject, 0.0, 0, raw_s, raw_f, min_acc, tuple(out))
+        mine = self.own_counts(subject) if self.own_counts is not None else None
+        proven = [c for c in claims if c[2] >= PROVEN]
+        unproven = [c for c in claims if c[2] < PROVEN]
+        # reporters not yet proven may tip a close call, never decide one: their sum is bounded
+        weak = _odds(unproven, None) if unproven else 0.0
+        crowd = max(-CROWD_CAP, min(CROWD_CAP, weak))
+        strong = _odds(proven, None) if proven else 0.0
+        reports_only = strong + crowd
+        if mine:
+            combined = _odds(proven, mine) + crowd if proven else _odds([], mine) + crowd
+        else:
+            prior = self.stranger_prior()
+            combined = strong + max(-WEAK_CAP, min(WEAK_CAP, weak + prior))
+        return NetworkView(subject, reports_only, n, raw_s, raw_f, min_acc, tuple(out), combined)
 
     def best_reporters(self, candidates: Sequence[str], k: int, explore: int, *, subject: str | None = None,
                        allowed: Container[str] | None = None, now: float = 0.0) -> list[str]:
@@ -429,8 +489,77 @@ class WitnessBook:
 
 
 def _hopeless(w: Witness) -> bool:
-    """A reporter shown wrong often enough in one bin not to be worth asking again."""
-    return any(w.evaluated(b) >= 3.0 and w.accuracy(b) < 0.35 for b in (GOOD, BAD))
+    """A reporter caught often enough not to be worth asking again."""
+    return PRIOR + sum(w.caught_cost) < -6.0
+
+
+def _odds(claims: list[tuple[float, float, float]], mine: tuple[float, float] | None) -> float:
+    """log P(everything | good) / P(everything | bad) for weighted claims (a, b, w) and our own
+    record ``mine`` (see ``WitnessBook.view``)."""
+    rates = (GOOD_RATE,) + BAD_RATES
+    logs = [(math.log(r), math.log(1.0 - r)) for r in rates]
+    # a made-up claim is as convincing as its liar can make it: as likely as under the rate that fits it best
+    made_up = [max(a * lr + b * lf for lr, lf in logs) for a, b, _ in claims]
+
+    def loglik(rate: float) -> float:
+        lr, lf = math.log(rate), math.log(1.0 - rate)
+        total = 0.0
+        for (a, b, w), lm in zip(claims, made_up):
+            true = a * lr + b * lf
+            if w >= 1.0:
+                total += true
+            else:                        # log(w e^true + (1 - w) e^lm), stably
+                hi = max(true, lm)
+                total += hi + math.log(w * math.exp(true - hi) + (1.0 - w) * math.exp(lm - hi))
+        if mine:
+            total += mine[0] * lr + mine[1] * lf
+        return total
+
+    good = loglik(GOOD_RATE)
+    bads = [loglik(r) for r in BAD_RATES]
+    top = max(bads)
+    bad = top + math.log(sum(math.exp(x - top) for x in bads) / len(bads))
+    return good - bad
+
+
+_PRAISE_S = math.log(GOOD_RATE / BAD_RATES[-1])
+_PRAISE_F = math.log((1.0 - GOOD_RATE) / (1.0 - BAD_RATES[-1]))
+
+
+def claim_kind(successes: float, failures: float) -> int:
+    """GOOD (praise) if the counts favour a good collaborator over the most camouflaged bad
+    one, else BAD (an accusation)."""
+    return GOOD if successes * _PRAISE_S + failures * _PRAISE_F >= 0.0 else BAD
+
+
+def _sigmoid(x: float) -> float:
+    if x < -40.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def capped(successes: float, failures: float) -> tuple[float, float]:
+    """A claim's counts scaled down to at most ``CLAIM_CAP`` outcomes (its rate kept)."""
+    n = successes + failures
+    if n <= CLAIM_CAP:
+        return successes, failures
+    k = CLAIM_CAP / n
+    return successes * k, failures * k
+
+
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+_LB0 = _log_beta(JEFFREYS, JEFFREYS)
+
+
+def consistency(a: float, b: float, c: float, d: float) -> float:
+    """log Bayes factor that (a successes, b failures) and (c, d) come from one collaborator's
+    rate rather than two unrelated ones (Jeffreys prior on each rate): > 0 they agree, < 0 not."""
+    h = JEFFREYS
+    return (_log_beta(a + c + h, b + d + h) + _LB0
+            - _log_beta(a + h, b + h) - _log_beta(c + h, d + h))
 
 
 def finite_count(value: object) -> float | None:
