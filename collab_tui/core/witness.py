@@ -65,7 +65,7 @@ HONEST_CAUGHT = 0.02      # how often an honest reporter's claim is caught (an o
 Q_DEFAULT, Q_LOW, Q_HIGH, Q_MIN_CHECKS = 0.3, 0.2, 0.9, 8   # the liars' catch rate: before data, bounds
 PROVEN = 0.5              # believed at least this much: pooled with our own record
 CROWD_CAP = 1.5           # the most the reporters not yet proven can say together
-WEAK_CAP = 2.0            # ...together with the stranger prior, for a peer we never met
+WEAK_CAP = 1.4            # ...together with the stranger prior, for a peer we never met (below the refusal line, 1.5)
 STRANGER_GOOD_LOW = 0.2   # the stranger prior never puts a stranger's chance of being good below this
 COUNTED = 0.1             # a reporter believed less than this is not named among those who "said"
 

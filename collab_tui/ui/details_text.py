@@ -103,8 +103,9 @@ def peer_details(t: Any, peer: str) -> Text:
 
 def network_into(body: Text, t: Any, peer: str) -> None:
     """What the network says of ``peer``: its score from the reports we believe, then each
-    reporter with its accuracy (how often its claims of that kind proved right against our
-    own outcomes), its weight (how much it counted, 0–1) and what it said."""
+    reporter with its accuracy (the share of its checked claims of that kind that agreed with
+    our own record), its weight (our belief, 0–1, that its claims of that kind are true) and
+    what it said."""
     view = t.network_view(peer)
     body.append("\nwhat the network says\n", "bold")
     if view.score is None:

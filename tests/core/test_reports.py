@@ -78,7 +78,7 @@ def test_an_unknown_peer_waits_for_answers_then_reports_decide():
     assert made, "the last answer decides"
     d = made[0].incoming.decision
     assert not d.accept and d.rule == "reports"
-    assert d.reason.startswith("reports: 0 ✓ / 6 ✗ from 2 reporters (accuracy ≥ 1.00)")
+    assert d.reason.startswith("reports: 0 ✓ / 6 ✗ from 2 reporters (belief ≥ 1.00)")
     assert "✗ REJECT — reports: 0 ✓ / 6 ✗ from 2 reporters" in made[0].describe()     # the headless line
     assert sends(out, wire.COLLABORATION_RESPONSE)[0].payload["accepted"] is False
 
@@ -234,8 +234,9 @@ def test_network_view_gives_the_score_the_reporters_and_one_row_each():
     t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     v = t.network_view("X")
-    assert v.reporters == 1 and v.score == pytest.approx(1 / (1 + math.exp(3.0)))
-    assert [(r.reporter, r.weight, r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.0, False)]
+    # A is pinned (believed fully); B is unknown: believed at the prior, and bounded with the crowd
+    assert [(r.reporter, round(r.weight, 2), r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.27, False)]
+    assert v.reporters == 2 and v.raw_failures == 8 and v.score < 1e-3
     assert t.network_view("nobody").score is None
 
 

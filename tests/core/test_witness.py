@@ -1,6 +1,9 @@
 """WitnessBook: reporters weighted by how well their reports agreed with our own outcomes."""
 import pytest
 
+import math
+
+from collab_tui.core import witness
 from collab_tui.core.witness import BAD, GOOD, WitnessBook
 
 
@@ -8,64 +11,119 @@ def obs(subject, s, f):
     return (subject, float(s), float(f), None)
 
 
-def judge(book, subject, good, reporters_say):
+def judge(book, record, subject, good, reporters_say):
     """Every reporter in ``reporters_say`` reports on ``subject``; then we see ``good``."""
     for reporter, (s, f) in reporters_say.items():
         book.ingest(reporter, [obs(subject, s, f)], 0.0)
-    book.learn(subject, good)
+    see(book, record, subject, good)
 
 
-def test_a_reporter_gains_weight_only_after_its_reports_proved_right():
+def own(record):
+    """An ``own_counts`` for a WitnessBook from a dict we keep updating (our own record)."""
+    return record.get
+
+
+def see(book, record, subject, success):
+    """We meet ``subject`` and see ``success``: our record grows, then the book learns."""
+    s, f = record.get(subject, (0, 0))
+    record[subject] = (s + 1, f) if success else (s, f + 1)
+    book.learn(subject, success)
+
+
+def test_an_unchecked_reporter_is_believed_only_at_the_prior_and_its_crowd_is_bounded():
     book = WitnessBook("me")
-    book.ingest("R", [obs("X", 0, 3)], 0.0)
-    assert book.view("X").empty                       # an unknown reporter counts for nothing
-    for i in range(6):
-        judge(book, f"bad{i}", False, {"R": (0, 2)})  # it said bad, and they failed us
-    # ...which a reporter accusing everyone would also have done: it has told us little yet
-    assert book.weight("R", BAD) < 0.2
-    for i in range(10):
-        judge(book, f"good{i}", True, {"R": (4, 0)})  # it praised these, and they delivered
-        judge(book, f"cheat{i}", False, {"R": (0, 2)})
-    assert book.weight("R", BAD) > 0.5 and book.weight("R", GOOD) > 0.5
+    for r in range(30):                                     # thirty strangers all accuse X of 8 failures
+        book.ingest(f"r{r}", [obs("X", 0, 8)], 0.0)
+    assert book.weight("r0", BAD) == pytest.approx(1 / (1 + math.exp(1.0)))      # the prior, 0.27
     v = book.view("X")
-    assert v.reporters == 1 and v.log_odds < -1.5
-    assert v.describe().startswith("reports: 0 ✓ / 3 ✗ from 1 reporter (accuracy ≥ 0.9")
+    assert v.reporters == 30 and v.log_odds == pytest.approx(-witness.CROWD_CAP)   # they can tip, not decide
+    assert v.combined >= -witness.WEAK_CAP > -1.5                                 # ...not even with the prior
 
 
-def test_colluders_lose_their_weight_as_our_experience_contradicts_them():
-    book = WitnessBook("me")
+def test_passed_checks_earn_belief_and_a_caught_claim_takes_it_away():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(6):
+        book.ingest("R", [obs(f"cheat{i}", 0, 2), obs(f"ok{i}", 3, 0)], float(i))
+        see(book, record, f"cheat{i}", False)
+        see(book, record, f"ok{i}", True)
+    assert book.weight("R", BAD) > 0.5 and book.weight("R", GOOD) > 0.5
+    before = book.weight("R", BAD)
+    record["victim"] = (4, 0)                                # it delivered to us four times...
+    book.ingest("R", [obs("victim", 0, 8)], 5.0)             # ...and R says it failed eight of eight
+    assert book.witnesses["R"].caught == 1
+    assert book.weight("R", BAD) < before / 5 and book.weight("R", GOOD) < 0.2   # both kinds pay
+
+
+def test_colluders_lose_their_belief_as_our_experience_contradicts_them():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
     ring = [f"m{i}" for i in range(5)]
     honest = ["h1", "h2"]
     for i in range(8):
-        # the ring praises an attacker that then fails us, and badmouths an honest peer that delivers
-        judge(book, f"m-friend{i}", False, {**{r: (8, 0) for r in ring}, **{h: (0, 1) for h in honest}})
-        judge(book, f"h-victim{i}", True, {**{r: (0, 8) for r in ring}, **{h: (5, 0) for h in honest}})
+        for r in ring:       # the ring praises attackers and badmouths honest peers
+            book.ingest(r, [obs(f"m-friend{i}", 8, 0), obs(f"h-victim{i}", 0, 8)], float(i))
+        for h in honest:
+            book.ingest(h, [obs(f"m-friend{i}", 0, 1), obs(f"h-victim{i}", 5, 0)], float(i))
+        see(book, record, f"m-friend{i}", False)
+        see(book, record, f"h-victim{i}", True)
     for r in ring:
-        assert book.weight(r, GOOD) == 0.0 and book.weight(r, BAD) == 0.0
+        assert book.weight(r, GOOD) < 1e-3 and book.weight(r, BAD) < 1e-3
     for h in honest:
-        assert book.weight(h, GOOD) > 0.5 and book.weight(h, BAD) > 0.5
-    # on a new subject the ring outnumbers the honest reporters 5 to 2 and still does not count
-    for r in ring:
-        book.ingest(r, [obs("newbie", 0, 8)], 1.0)
+        assert book.weight(h, GOOD) > 0.9 and book.weight(h, BAD) > 0.9
+    for r in ring:           # on a newcomer the ring outnumbers the honest reporters 5 to 2 and loses
+        book.ingest(r, [obs("newbie", 0, 8)], 9.0)
     for h in honest:
-        book.ingest(h, [obs("newbie", 6, 0)], 1.0)
+        book.ingest(h, [obs("newbie", 6, 0)], 9.0)
     v = book.view("newbie")
     assert v.reporters == 2 and v.log_odds > 2.0 and v.raw_failures == 0
 
 
-def test_a_slanderer_is_believed_when_it_praises_and_not_when_it_accuses():
-    # each kind of claim is judged apart: its praise proves right, its accusations too often wrong
-    book = WitnessBook("me")
+def test_truthful_praise_earns_a_slanderer_no_belief_in_its_accusations():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
     for i in range(12):
-        judge(book, f"good{i}", True, {"S": (6, 0)})          # right when it praises
-        if i % 3 == 0:
-            judge(book, f"victim{i}", True, {"S": (0, 6)})    # wrong when it accuses honest peers...
-        if i % 3 != 2:
-            judge(book, f"cheat{i}", False, {"S": (0, 6)})    # ...though right about real cheats
-    assert book.weight("S", GOOD) > 0.4
-    assert book.weight("S", BAD) == 0.0
-    book.ingest("S", [obs("honest", 0, 8)], 2.0)
-    assert book.view("honest").empty
+        book.ingest("S", [obs(f"friend{i}", 6, 0)], float(i))     # it praises peers that deliver
+        see(book, record, f"friend{i}", True)
+    assert book.weight("S", GOOD) > 0.9
+    assert book.weight("S", BAD) == pytest.approx(1 / (1 + math.exp(1.0)))   # accusations: still the prior
+    praise = book.weight("S", GOOD)
+    book.ingest("S", [obs("honest", 0, 8)], 20.0)               # an accusation nobody checked...
+    assert book.view("honest").log_odds >= -witness.CROWD_CAP   # ...cannot refuse anyone on its own
+    see(book, record, "honest", True)                           # checked: it lied
+    assert book.weight("S", BAD) < 0.15 and book.weight("S", GOOD) < praise
+
+
+def test_a_passed_check_is_worth_more_when_the_liars_we_caught_were_caught_every_time():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    assert book.check_worth() == pytest.approx(math.log(0.98 / 0.7))            # before data: q = 0.3
+    for i in range(10):                                           # blatant liars, caught on every claim
+        record[f"s{i}"] = (2, 0)
+        for r in range(3):
+            book.ingest(f"liar{r}", [obs(f"s{i}", 0, 8)], float(i))
+    assert book.liar_catch_rate() == pytest.approx(0.9)          # the bound
+    assert book.check_worth() == pytest.approx(math.log(0.98 / 0.1))
+
+
+def test_a_claim_within_the_noise_passes_its_check():
+    # an honest reporter that saw a 60% peer fail once, while it succeeded with us once: two honest
+    # records of a mixed peer disagree a little; eight failures against four successes do not
+    assert witness.consistency(0, 1, 1, 0) > -witness.NOISE
+    assert witness.consistency(0, 8, 4, 0) < -witness.NOISE - 3
+    assert witness.consistency(0, 3, 0, 2) > 0 and witness.consistency(5, 0, 3, 0) > 0
+
+
+def test_how_strangers_turned_out_sets_the_prior_for_a_stranger():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    assert book.stranger_prior() == pytest.approx(math.log(0.3 / 0.7), abs=0.05)
+    for i in range(20):
+        see(book, record, f"bad{i}", False)                      # first meetings that failed
+    assert book.stranger_prior() == pytest.approx(math.log(0.2 / 0.8))           # the floor
+    for i in range(200):
+        see(book, record, f"good{i}", True)
+    assert book.stranger_prior() == 0.0                          # never above neutral
 
 
 def test_reports_about_ourselves_and_by_a_reporter_about_itself_are_ignored():
@@ -77,10 +135,11 @@ def test_reports_about_ourselves_and_by_a_reporter_about_itself_are_ignored():
 
 def test_a_reporter_below_our_threshold_as_a_collaborator_counts_for_nothing():
     scores = {"R": 0.2}
-    book = WitnessBook("me", collaborator_score=scores.get)
+    record = {}
+    book = WitnessBook("me", collaborator_score=scores.get, own_counts=own(record))
     for i in range(6):
-        judge(book, f"bad{i}", False, {"R": (0, 2)})
-        judge(book, f"ok{i}", True, {"R": (2, 0)})
+        judge(book, record, f"bad{i}", False, {"R": (0, 2)})
+        judge(book, record, f"ok{i}", True, {"R": (2, 0)})
     assert book.weight("R", BAD) == 0.0 and book.weight("R", GOOD) == 0.0
     scores["R"] = 0.9                                  # ...but a good collaborator earns nothing by it
     assert 0.0 < book.weight("R", BAD) < 1.0
@@ -91,10 +150,10 @@ def test_a_pinned_reporter_weighs_one_from_the_start():
     assert book.trusted == {"T"}                        # we never pin ourselves
     book.ingest("T", [obs("X", 0, 2)], 0.0)
     v = book.view("X", rows=True)
-    assert v.reporters == 1 and v.raw_failures == 2.0 and v.log_odds == -3.0
+    assert v.reporters == 1 and v.raw_failures == 2.0 and v.log_odds < -4.0      # two failures, believed fully
     assert v.rows[0].pinned and v.rows[0].weight == 1.0
     book.set_trusted([])
-    assert book.view("X").empty
+    assert book.weight("T", BAD) < 0.3 and book.view("X").log_odds >= -witness.CROWD_CAP
 
 
 def test_a_report_is_judged_against_what_we_already_saw_when_it_arrives():
@@ -104,14 +163,16 @@ def test_a_report_is_judged_against_what_we_already_saw_when_it_arrives():
     assert book.witnesses["R"].agree[BAD] == 1.0
     book.learn("X", False)                                # one report, one judgement
     assert book.witnesses["R"].agree[BAD] == 1.0
+    book.ingest("R", [obs("X", 0, 4)], 1.0)               # the same claim again: still judged once
+    assert book.witnesses["R"].checks == 1
 
 
-def test_one_claim_weighs_at_most_the_cap_however_many_outcomes_it_claims():
+def test_one_claim_counts_at_most_the_cap_however_many_outcomes_it_claims():
     book = WitnessBook("me", trusted=["T"])
     book.ingest("T", [obs("X", 0, 1_000_000)], 0.0)
-    assert book.view("X").log_odds == pytest.approx(-3.0)
-    book.ingest("T", [obs("Y", 0, 1)], 0.0)
-    assert book.view("Y").log_odds == pytest.approx(-1.5)     # one outcome: half a claim
+    book.ingest("T", [obs("Y", 0, witness.CLAIM_CAP)], 0.0)
+    assert book.view("X").log_odds == pytest.approx(book.view("Y").log_odds)
+    assert witness.capped(30, 10) == (6.0, 2.0)               # scaled to eight outcomes, its rate kept
 
 
 def test_caps_drop_the_oldest_first():
@@ -130,10 +191,11 @@ def test_caps_drop_the_oldest_first():
 
 
 def test_asking_prefers_pinned_then_proven_witnesses_and_explores_the_rest():
-    book = WitnessBook("me", trusted=["P"])
+    record = {}
+    book = WitnessBook("me", trusted=["P"], own_counts=own(record))
     for i in range(8):
-        judge(book, f"bad{i}", False, {"good": (0, 2), "liar": (5, 0)})
-        judge(book, f"ok{i}", True, {"good": (4, 0), "liar": (0, 5)})
+        judge(book, record, f"bad{i}", False, {"good": (0, 2), "liar": (5, 0)})
+        judge(book, record, f"ok{i}", True, {"good": (4, 0), "liar": (0, 5)})
     candidates = ["P", "good", "liar", "u1", "u2", "u3", "subject"]
     chosen = book.best_reporters(candidates, 4, 2, subject="subject", now=100.0)
     assert chosen[:2] == ["P", "good"]

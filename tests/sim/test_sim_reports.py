@@ -20,10 +20,12 @@ def test_a_newcomer_with_a_pinned_reporter_suffers_fewer_failures_than_alone_wit
 
 @pytest.mark.parametrize("liars", LIARS)
 def test_colluding_liars_do_not_lock_honest_peers_out(liars):
+    # six honest peers: one honest peer unlucky twice early is 5% of the honest requests, so
+    # single seeds range from 0% to ~22% refused (hardened alone: 0-15%); the mean of five is the measure
     sc = Scenario(attack="always-fail", liars=liars, **TINY)
-    shared = run(sc, "shared", 2)
-    assert shared["honest_refused"] <= 0.15
-    assert shared["failed_per_accepted"] < 0.5
+    runs = [run(sc, "shared", seed) for seed in range(1, 6)]
+    assert sum(m["honest_refused"] for m in runs) / len(runs) <= 0.12
+    assert all(m["failed_per_accepted"] < 0.5 for m in runs)
 
 
 def test_slanderers_do_not_lock_honest_peers_out():
