@@ -13,9 +13,10 @@ Rules, in order (the first that fires decides):
    of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
    tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
 3. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
-   ``trust``), but the combined log-odds are above ``vouch_odds`` and the peer has
-   delivered to us at least once or failed us only by missing deadlines: accept (an honest
-   peer's run of bad luck with us is outweighed by what the others saw);
+   ``trust``), but the combined log-odds are above ``vouch_odds`` and the peer's latest
+   failure with us was a missed deadline: accept (an honest peer's run of bad luck with us
+   is outweighed by what the others saw; a bad delivery is first-hand evidence no report
+   outweighs — sleepers that turn vouch for each other);
 4. otherwise the hardened verdict, with what the reports said appended to its reason.
 
 Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 reporters
@@ -90,7 +91,7 @@ class SharedPolicy:
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)
         if not base.accept and base.rule in (RULE_EVIDENCE, RULE_TRUST) and total >= s.vouch_odds \
-                and (ctx.successes > 0 or ctx.last_failure_missed_deadline):
+                and ctx.last_failure_missed_deadline:
             return self.hardened._accept(ctx, RULE_REPORTS,
                                          f"{said} vouch: {mine}; log-odds {total:.1f} ≥ {s.vouch_odds:g} "
                                          f"(refused on our own: {base.reason})")

@@ -267,3 +267,24 @@ def test_malicious_bots_lie_as_told(liars, praised, accused):
     assert {o["subject"] for o in observations if o["successes"] > o["failures"]} == praised
     assert {o["subject"] for o in observations if o["failures"] > o["successes"]} == accused
     assert "asker" not in {o["subject"] for o in observations}
+
+
+def good(subject, n=8):
+    return [{"subject": subject, "successes": n, "failures": 0, "last_outcome_at": 1.0}]
+
+
+@pytest.mark.parametrize("reason, vouched", [("deadline missed", True), ("invalid component", False)])
+def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_delivery(reason, vouched):
+    t = trainer(trusted_reporters=["A", "B", "C", "H"])
+    t._update_reputation("M", True, "valid component delivered", 1.0)
+    for i in range(4):                                   # four failures in a row with us: hardened refuses
+        t._update_reputation("M", False, reason, 2.0 + i)
+    assert not t.policy.hardened.decide(t.request_context("code_review", "M")).accept
+    for reporter in ("A", "B", "C", "H"):                # four pinned reporters saw it deliver eight of eight
+        t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 6.0)
+    d = t.decide("code_review", "M")
+    assert d.accept is vouched
+    if vouched:
+        assert d.rule == "reports" and "vouch" in d.reason
+    else:
+        assert d.rule != "reports" or not d.accept
