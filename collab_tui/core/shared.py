@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
 from . import witness
+from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
 
 RULE_REPORTS = "reports"

@@ -5,8 +5,8 @@ import pytest
 
 from collab_tui.core import reports as rp
 from collab_tui.core import wire
-from collab_tui.core.events import DecisionMade, ProtocolProblem, ReportsAwaited, Send
 from collab_tui.core.engines import make_policy
+from collab_tui.core.events import DecisionMade, ProtocolProblem, ReportsAwaited, Send
 from collab_tui.core.trainer import NetworkedKernelTrainer
 
 

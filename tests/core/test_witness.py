@@ -1,7 +1,7 @@
 """WitnessBook: reporters weighted by how well their reports agreed with our own outcomes."""
-import pytest
-
 import math
+
+import pytest
 
 from collab_tui.core import witness
 from collab_tui.core.witness import BAD, GOOD, WitnessBook
