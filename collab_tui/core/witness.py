@@ -396,7 +396,8 @@ class WitnessBook:
                 if report is None or report.outcomes <= 0:
                     continue
                 a, b = capped(report.successes, report.failures)
-                weight = self._weight(w, claim_kind(a, b))
+                kind = claim_kind(a, b)
+                weight = self._weight(w, kind)
                 if weight > 0.0:
                     claims.append((a, b, weight))
                 if weight >= COUNTED:
@@ -405,7 +406,6 @@ class WitnessBook:
                     n += 1
                     min_acc = min(min_acc, weight)
                 if rows:
-                    kind = claim_kind(a, b)
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
                                            report.received_at, 1.0 if w.pinned else w.accuracy(kind),
                                            weight, w.pinned))
@@ -417,12 +417,12 @@ class WitnessBook:
         proven = [c for c in claims if c[2] >= PROVEN]
         unproven = [c for c in claims if c[2] < PROVEN]
         # reporters not yet proven may tip a close call, never decide one: their sum is bounded
-        weak = _odds(unproven, None) if unproven else 0.0
+        weak = _odds(unproven, None)
         crowd = max(-CROWD_CAP, min(CROWD_CAP, weak))
-        strong = _odds(proven, None) if proven else 0.0
+        strong = _odds(proven, None)
         reports_only = strong + crowd
         if mine:
-            combined = _odds(proven, mine) + crowd if proven else _odds([], mine) + crowd
+            combined = _odds(proven, mine) + crowd
         else:
             prior = self.stranger_prior()
             combined = strong + max(-WEAK_CAP, min(WEAK_CAP, weak + prior))
