@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import witness
 from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
 
@@ -36,15 +35,10 @@ RULE_REPORTS = "reports"
 
 @dataclass(frozen=True, slots=True)
 class SharedSettings:
-    good_rate: float = witness.GOOD_RATE
-    bad_rate: float = witness.BAD_RATES[-1]
     refuse_odds: float = 1.5
     vouch_odds: float = 4.0
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.bad_rate < self.good_rate < 1.0:
-            raise ValueError(f"shared rates must satisfy 0 < bad_rate < good_rate < 1, got "
-                             f"{self.bad_rate!r}, {self.good_rate!r}")
         if self.refuse_odds < 0 or self.vouch_odds < 0:
             raise ValueError("shared refuse_odds and vouch_odds must not be negative")
 
@@ -61,12 +55,6 @@ class SharedPolicy:
         self.complements = complements or ComplementTable()
         self.settings = settings or SharedSettings()
         self.hardened = HardenedPolicy(self.complements, hardened)
-        s = self.settings
-        self._per_success = math.log(s.good_rate / s.bad_rate)
-        self._per_failure = math.log((1 - s.good_rate) / (1 - s.bad_rate))
-
-    def log_odds(self, successes: float, failures: float) -> float:
-        return successes * self._per_success + failures * self._per_failure
 
     def stable_until(self, ctx: RequestContext) -> float:
         """Reports can change the verdict at any time (a new answer, a reporter re-judged):
@@ -82,8 +70,7 @@ class SharedPolicy:
         if view is None or view.empty:
             return base
         s = self.settings
-        own = self.log_odds(ctx.successes, ctx.failures)
-        total = view.combined if view.combined is not None else own + view.log_odds
+        total = view.combined
         said = view.describe()
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:

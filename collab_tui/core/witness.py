@@ -134,7 +134,7 @@ class NetworkView:
     raw_failures: float
     min_accuracy: float        # the least belief among them (1.0 if none)
     rows: tuple[ReporterRow, ...] = ()
-    combined: float | None = None   # the reports, our own record and (for a stranger) the stranger prior
+    combined: float = 0.0      # the reports, our own record and (for a stranger) the stranger prior
 
     @property
     def score(self) -> float | None:
