@@ -34,6 +34,7 @@ from hubkit import (
     new_prefix,
     redis_server_binary,
 )
+from tmuxkit import tmux  # noqa: F401  (the fixture: a private tmux server per test)
 
 from collab_hub.server import Hub
 

@@ -1,0 +1,92 @@
+"""tmux for the tests that try the TUI as a person would: a private tmux server per test.
+
+Each test gets its own server (``tmux -S <a fresh socket> -f /dev/null``), so tests never share
+one: with a shared default server, the last session's ``kill-session`` makes the server exit,
+and a ``new-session`` arriving while it shuts down fails with "server exited unexpectedly"
+(it failed CI once that way). The server is killed when the test ends; nothing the person
+running the tests has in tmux (their own sessions, their ``~/.tmux.conf``) is touched.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    """One private tmux server; ``tmux("send-keys", ...)`` runs a tmux command against it."""
+
+    def __init__(self) -> None:
+        self._new_server()
+
+    def _new_server(self) -> None:
+        # a short path of its own: unix socket paths are limited to ~100 bytes
+        self.directory = Path(tempfile.mkdtemp(prefix="collab-tmux-"))
+        self.base = ["tmux", "-S", str(self.directory / "socket"), "-f", "/dev/null"]
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run([*self.base, *args], capture_output=True, text=True, check=True, timeout=10).stdout
+
+    def start(self, session: str, width: int, height: int, command: str) -> None:
+        """A detached session of ``width``×``height`` running ``sh -c command``."""
+        args = ("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sh", "-c", command)
+        try:
+            self(*args)
+        except subprocess.CalledProcessError as error:
+            # tmux's own start-up failing (not the program under test): once more, on a new server
+            if "server exited unexpectedly" not in (error.stderr or ""):
+                raise
+            self.kill()
+            self._new_server()
+            self(*args)
+        self.quiet("resize-window", "-t", session, "-x", str(width), "-y", str(height))
+
+    def quiet(self, *args: str) -> None:
+        """A tmux command whose failure does not matter (resizing, cleaning up)."""
+        subprocess.run([*self.base, *args], check=False, capture_output=True, timeout=10)
+
+    def screen(self, session: str) -> str:
+        return self("capture-pane", "-p", "-t", session)
+
+    def wait_for_screen(self, session: str, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        """The screen once ``predicate`` holds for it (a predicate raising StopIteration or
+        ValueError, about a part not drawn yet, counts as not yet); fails naming ``what``."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen(session)
+            try:
+                if predicate(text):
+                    return text
+            except (StopIteration, ValueError, IndexError):
+                pass
+            time.sleep(0.1)  # polling another process's screen with a deadline; nothing to await
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; screen was:\n{text}")
+
+    def kill(self) -> None:
+        self.quiet("kill-server")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def wait_for_file(path, timeout: float) -> bool:
+    """Whether ``path`` exists within ``timeout`` s (another process writes it)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # another process writes it; nothing to await here
+    return path.exists()
+
+
+@pytest.fixture
+def tmux():
+    server = Tmux()
+    try:
+        yield server
+    finally:
+        server.kill()
