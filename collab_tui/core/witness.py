@@ -100,6 +100,8 @@ class Witness:
     pinned: bool = False
     checks: int = 0
     caught: int = 0
+    kind_checks: list = field(default_factory=lambda: [0, 0])    # per kind: claims checked...
+    kind_caught: list = field(default_factory=lambda: [0, 0])    # ...and caught
 
     def accuracy(self, kind: int) -> float:
         """Share of its checked claims of this kind that passed (1 pseudo-check each way)."""
@@ -187,7 +189,9 @@ class WitnessBook:
         self._ranked_at = 0.0
         self._turn = 0
         self.strangers = [0, 0]           # first meetings that succeeded, failed
-        self._qn = self._qk = 0           # checks and catches of the reporters caught lying at least once
+        # per kind of claim: checks and catches of the reporters caught lying at least once
+        self._qn = [0, 0]
+        self._qk = [0, 0]
         self.set_trusted(trusted)
 
     # ---- settings --------------------------------------------------------
@@ -276,8 +280,9 @@ class WitnessBook:
             w = self.witnesses.pop(victim)
             self._count -= len(w.reports)
             if w.caught:
-                self._qn -= w.checks
-                self._qk -= w.caught
+                for kind in (GOOD, BAD):
+                    self._qn[kind] -= w.kind_checks[kind]
+                    self._qk[kind] -= w.kind_caught[kind]
             for subject in w.reports:
                 self._unindex(subject, victim)
 
@@ -312,18 +317,22 @@ class WitnessBook:
         kind = claim_kind(a, b)
         forget = self.forget
         w.checks += 1
+        w.kind_checks[kind] += 1
         if lbf >= -NOISE:
             w.passed[kind] = w.passed[kind] * forget + 1.0
             if w.caught:
-                self._qn += 1
+                self._qn[kind] += 1
             agreement = 1.0
         else:
             w.caught_cost[kind] += max(CAUGHT_LOW, lbf + NOISE)
-            if not w.caught:
-                self._qn += w.checks - 1            # its earlier checks join the liars' record
-            self._qn += 1
-            self._qk += 1
             w.caught += 1
+            w.kind_caught[kind] += 1
+            if w.caught == 1:                       # a liar now: all its checks join the liars' record
+                for k in (GOOD, BAD):
+                    self._qn[k] += w.kind_checks[k]
+            else:
+                self._qn[kind] += 1
+            self._qk[kind] += 1
             agreement = 0.0
         w.agree[kind] = w.agree[kind] * forget + agreement
         w.disagree[kind] = w.disagree[kind] * forget + (1.0 - agreement)
@@ -342,17 +351,22 @@ class WitnessBook:
         score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
         if score is not None and score < self.floor:
             return 0.0          # a reporter below our threshold as a collaborator counts for nothing
-        passed = min(CREDIT_HIGH, w.passed[kind] * self.check_worth())
+        passed = min(CREDIT_HIGH, w.passed[kind] * self.check_worth(kind))
         return _sigmoid(PRIOR + passed + w.caught_cost[GOOD] + w.caught_cost[BAD])
 
-    def liar_catch_rate(self) -> float:
-        """How often a reporter we caught lying was caught per check (bounded; a default before data)."""
-        q = self._qk / self._qn if self._qn >= Q_MIN_CHECKS else Q_DEFAULT
+    def liar_catch_rate(self, kind: int) -> float:
+        """How often a reporter we caught lying was caught per check of a claim of ``kind``
+        (bounded; a default before data)."""
+        n, k = sum(self._qn), sum(self._qk)
+        q = k / n if n >= Q_MIN_CHECKS else Q_DEFAULT
+        if self._qn[kind] >= Q_MIN_CHECKS:      # liars caught more often on this kind: a pass is worth more
+            q = max(q, self._qk[kind] / self._qn[kind])
         return max(Q_LOW, min(Q_HIGH, q))
 
-    def check_worth(self) -> float:
-        """What one passed check is worth, as log-odds: ``ln (1 - e) / (1 - q)`` (module doc)."""
-        return math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate()))
+    def check_worth(self, kind: int) -> float:
+        """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``
+        (module doc)."""
+        return math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate(kind)))
 
     def stranger_prior(self) -> float:
         """log-odds that a peer we have never met is a good collaborator, from how our first
