@@ -18,7 +18,10 @@ at most ``CREDIT_HIGH``) times what one passed check is worth + every caught cla
 either kind, which never fades. What a passed check is worth is learned from the liars
 themselves (empirical Bayes): ``ln (1 - e) / (1 - q)``, with ``q`` how often the reporters
 we caught were caught per check and ``e`` (``HONEST_CAUGHT``) how often an honest claim is.
-Blatant liars make one passed check strong evidence; stealthy ones make it weak. Truthful
+Blatant liars make one passed check strong evidence; stealthy ones make it weak. ``q`` is
+learned per kind of claim, never below both kinds together: liars that slander are caught on
+nearly every accusation, and praise bad peers that succeed half the time, so a passed
+accusation is worth more than a passed praise. Truthful
 praise earns no belief in a reporter's accusations (a slanderer praises its friends truly),
 and an accusation that keeps its victim refused is never checked — so accusations are
 believed only after accusations of this reporter passed checks. A reporter whose score as a

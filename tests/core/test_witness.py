@@ -97,13 +97,36 @@ def test_truthful_praise_earns_a_slanderer_no_belief_in_its_accusations():
 def test_a_passed_check_is_worth_more_when_the_liars_we_caught_were_caught_every_time():
     record = {}
     book = WitnessBook("me", own_counts=own(record))
-    assert book.check_worth() == pytest.approx(math.log(0.98 / 0.7))            # before data: q = 0.3
+    for kind in (GOOD, BAD):                                      # before data: q = 0.3
+        assert book.check_worth(kind) == pytest.approx(math.log(0.98 / 0.7))
     for i in range(10):                                           # blatant liars, caught on every claim
         record[f"s{i}"] = (2, 0)
         for r in range(3):
             book.ingest(f"liar{r}", [obs(f"s{i}", 0, 8)], float(i))
-    assert book.liar_catch_rate() == pytest.approx(0.9)          # the bound
-    assert book.check_worth() == pytest.approx(math.log(0.98 / 0.1))
+    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)       # the bound
+    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / 0.1))
+
+
+def test_the_catch_rate_is_learned_per_kind_of_claim():
+    # liars that slander (caught every time: our record says the peer is good) and praise bad
+    # peers (caught half the time: those peers succeed with us as often as they fail)
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(10):
+        record[f"good{i}"], record[f"lucky{i}"], record[f"bad{i}"] = (2, 0), (2, 0), (0, 2)
+        for r in range(3):
+            book.ingest(f"liar{r}", [obs(f"good{i}", 0, 8), obs(f"lucky{i}", 8, 0), obs(f"bad{i}", 8, 0)],
+                        float(i))
+    # 30 of 60 praises caught, and every one of 30 accusations: 60 of 90 in all
+    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)       # every time (bounded): a passed
+    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / 0.1))  # accusation is strong evidence
+    # caught less often on praise: a passed praise is worth what both kinds together say, never less
+    assert book.liar_catch_rate(GOOD) == pytest.approx(2 / 3)
+    assert book.check_worth(GOOD) == pytest.approx(math.log(0.98 / (1 / 3)))
+    # an honest reporter's two true accusations now count for more than its two true praises
+    record["x1"], record["x2"], record["y1"], record["y2"] = (0, 3), (0, 3), (3, 0), (3, 0)
+    book.ingest("honest", [obs("x1", 0, 2), obs("x2", 0, 2), obs("y1", 2, 0), obs("y2", 2, 0)], 20.0)
+    assert book.weight("honest", BAD) > book.weight("honest", GOOD) > 0.5
 
 
 def test_a_claim_within_the_noise_passes_its_check():
