@@ -101,10 +101,16 @@ class Witness:
     agree: list = field(default_factory=lambda: [0.0, 0.0])        # per kind, for the UI: checks passed...
     disagree: list = field(default_factory=lambda: [0.0, 0.0])     # ...and caught (fading)
     pinned: bool = False
-    checks: int = 0
-    caught: int = 0
     kind_checks: list = field(default_factory=lambda: [0, 0])    # per kind: claims checked...
     kind_caught: list = field(default_factory=lambda: [0, 0])    # ...and caught
+
+    @property
+    def checks(self) -> int:
+        return self.kind_checks[GOOD] + self.kind_checks[BAD]
+
+    @property
+    def caught(self) -> int:
+        return self.kind_caught[GOOD] + self.kind_caught[BAD]
 
     def accuracy(self, kind: int) -> float:
         """Share of its checked claims of this kind that passed (1 pseudo-check each way)."""
@@ -319,7 +325,6 @@ class WitnessBook:
         lbf = consistency(a, b, float(mine[0]), float(mine[1]))
         kind = claim_kind(a, b)
         forget = self.forget
-        w.checks += 1
         w.kind_checks[kind] += 1
         if lbf >= -NOISE:
             w.passed[kind] = w.passed[kind] * forget + 1.0
@@ -328,7 +333,6 @@ class WitnessBook:
             agreement = 1.0
         else:
             w.caught_cost[kind] += max(CAUGHT_LOW, lbf + NOISE)
-            w.caught += 1
             w.kind_caught[kind] += 1
             if w.caught == 1:                       # a liar now: all its checks join the liars' record
                 for k in (GOOD, BAD):

@@ -197,7 +197,10 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
             return source.answer_query(trainer.ai_id, rp.Query(qid, subjects))
         liar_kind = kinds[r]
         obs = []
-        for subject in (subjects if subjects is not None else ids):
+        if subjects is None:
+            # everything it "saw": any subjects it likes, as many as one report holds
+            subjects = ids if len(ids) <= rp.MAX_ENTRIES + 2 else rng.sample(ids, rp.MAX_ENTRIES + 2)
+        for subject in subjects:
             if subject == reporter or subject == trainer.ai_id:
                 continue
             s_slot = slot_of.get(subject)
