@@ -21,12 +21,11 @@ we caught were caught per check and ``e`` (``HONEST_CAUGHT``) how often an hones
 Blatant liars make one passed check strong evidence; stealthy ones make it weak. ``q`` is
 learned per kind of claim, never below both kinds together: liars that slander are caught on
 nearly every accusation, and praise bad peers that succeed half the time, so a passed
-accusation is worth more than a passed praise. Truthful
-praise earns no belief in a reporter's accusations (a slanderer praises its friends truly),
-and an accusation that keeps its victim refused is never checked — so accusations are
-believed only after accusations of this reporter passed checks. A reporter whose score as a
-collaborator is below our floor counts for nothing; a good collaborator earns nothing as a
-witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed fully.
+accusation is worth more than a passed praise. Truthful praise earns no belief in a
+reporter's accusations (a slanderer praises its friends truly), and an accusation that keeps
+its victim refused is never checked — so accusations are believed only after accusations of
+this reporter passed checks. A reporter whose score as a collaborator is below our floor
+counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed fully.
 
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
