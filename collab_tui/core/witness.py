@@ -194,6 +194,7 @@ class WitnessBook:
         self.by_subject: dict[str, OrderedDict] = {}                  # subject -> reporter -> None
         self.trusted: frozenset[str] = frozenset()
         self._ranked: list[str] | None = None
+        self._believed: set[str] = set()     # ranked reporters believed at least ``COUNTED``
         self._ranked_at = 0.0
         self._turn = 0
         self.strangers = [0, 0]           # first meetings that succeeded, failed
@@ -456,6 +457,11 @@ class WitnessBook:
         if k <= 0:
             return []
         ranking = self._ranking(now)
+        known = self.by_subject.get(subject) if subject is not None else None
+        if known:
+            # believed reporters that have told us of this subject know it: asked first (after the
+            # pinned); in a large network most reporters never met a given peer
+            ranking = sorted(ranking, key=lambda r: (r not in self.trusted, r not in self._believed or r not in known))
         chosen: list[str] = []
         taken: set[str] = set()
         fresh_slots = min(explore, len(candidates))
@@ -499,6 +505,7 @@ class WitnessBook:
         scored.sort(key=lambda t: (-t[0], t[1]))
         self._ranked = [r for r in sorted(self.trusted) if r not in self.witnesses]
         self._ranked += [r for score, r in scored if score > 0.0][:256]
+        self._believed = {r for score, r in scored[:256] if score >= COUNTED}
         self._ranked_at = now
         return self._ranked
 
