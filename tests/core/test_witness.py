@@ -227,6 +227,21 @@ def test_asking_prefers_pinned_then_proven_witnesses_and_explores_the_rest():
         == ["good", "u1"]
 
 
+def test_believed_reporters_that_know_the_subject_are_asked_first():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record), trusted=["P"])
+    for i in range(6):                                            # three truthful reporters, judged
+        judge(book, record, f"bad{i}", False, {"a": (0, 2), "b": (0, 2), "c": (0, 2), "liar": (5, 0)})
+    book.ingest("c", [obs("subject", 3, 0)], 50.0)                # only c has met the subject
+    book.ingest("liar", [obs("subject", 0, 5)], 50.0)             # a liar claims to know everyone
+    candidates = ["P", "a", "b", "c", "liar"]
+    ranked = book.best_reporters(candidates, 5, 0, now=100.0)
+    assert ranked[0] == "P" and ranked.index("c") > 1              # by belief alone, c is not first
+    chosen = book.best_reporters(candidates, 2, 0, subject="subject", now=100.0)
+    assert chosen == ["P", "c"]                                   # pinned, then the one that knows it
+    assert "liar" not in book.best_reporters(candidates, 4, 0, subject="subject", now=100.0)
+
+
 def test_the_total_of_reports_is_bounded_oldest_of_the_least_recently_heard_first():
     book = WitnessBook("me", max_reports=10, trusted=["P"])
     book.ingest("P", [obs(f"p{i}", 1, 0) for i in range(4)], 0.0)
