@@ -56,17 +56,19 @@ class Tmux:
         return self("capture-pane", "-p", "-t", session)
 
     def wait_for_screen(self, session: str, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
-        """The screen once ``predicate`` holds for it (a predicate raising StopIteration or
-        ValueError, about a part not drawn yet, counts as not yet); fails naming ``what``."""
+        """The screen once ``predicate`` holds for it (a predicate raising StopIteration,
+        ValueError or IndexError, about a part not drawn yet, counts as not yet); fails naming
+        ``what``."""
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:
             text = self.screen(session)
             try:
-                if predicate(text):
-                    return text
-            except (StopIteration, ValueError, IndexError):
-                pass
+                ready = predicate(text)
+            except (StopIteration, ValueError, IndexError):     # a part not drawn yet
+                ready = False
+            if ready:
+                return text
             time.sleep(0.1)  # polling another process's screen with a deadline; nothing to await
         raise AssertionError(f"timed out after {timeout} s waiting for {what}; screen was:\n{text}")
 
