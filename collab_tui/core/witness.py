@@ -25,7 +25,8 @@ accusation is worth more than a passed praise. Truthful praise earns no belief i
 reporter's accusations (a slanderer praises its friends truly), and an accusation that keeps
 its victim refused is never checked — so accusations are believed only after accusations of
 this reporter passed checks. A reporter whose score as a collaborator is below our floor
-counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed fully.
+counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters
+(``reputation.trusted_reporters``) are believed fully.
 
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
@@ -461,7 +462,8 @@ class WitnessBook:
         if known:
             # believed reporters that have told us of this subject know it: asked first (after the
             # pinned); in a large network most reporters never met a given peer
-            ranking = sorted(ranking, key=lambda r: (r not in self.trusted, r not in self._believed or r not in known))
+            believed = self._believed
+            ranking = sorted(ranking, key=lambda r: (r not in self.trusted, r not in believed or r not in known))
         chosen: list[str] = []
         taken: set[str] = set()
         fresh_slots = min(explore, len(candidates))
