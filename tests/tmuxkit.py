@@ -59,30 +59,38 @@ class Tmux:
         """The screen once ``predicate`` holds for it (a predicate raising StopIteration,
         ValueError or IndexError, about a part not drawn yet, counts as not yet); fails naming
         ``what``."""
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen(session)
+        seen = [""]
+
+        def ready() -> bool:
+            seen[0] = self.screen(session)
             try:
-                ready = predicate(text)
+                return bool(predicate(seen[0]))
             except (StopIteration, ValueError, IndexError):     # a part not drawn yet
-                ready = False
-            if ready:
-                return text
-            time.sleep(0.1)  # polling another process's screen with a deadline; nothing to await
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}; screen was:\n{text}")
+                return False
+
+        if not poll(ready, timeout):
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}; screen was:\n{seen[0]}")
+        return seen[0]
 
     def kill(self) -> None:
         self.quiet("kill-server")
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def poll(ready: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
+    """Whether ``ready()`` holds within ``timeout`` s. For what another process does (a tmux
+    screen, a file it writes): there is no event of ours to await, so it is polled."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)  # polling another process with a deadline
+    return True
+
+
 def wait_for_file(path, timeout: float) -> bool:
     """Whether ``path`` exists within ``timeout`` s (another process writes it)."""
-    deadline = time.monotonic() + timeout
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # another process writes it; nothing to await here
-    return path.exists()
+    return poll(path.exists, timeout, every=0.05)
 
 
 @pytest.fixture
