@@ -66,6 +66,13 @@ PRIOR = -1.0              # log-odds of belief in a reporter none of whose claim
 CREDIT_HIGH = 8.0         # the most passed checks are worth
 HONEST_CAUGHT = 0.02      # how often an honest reporter's claim is caught (an outage, a stale record)
 Q_DEFAULT, Q_LOW, Q_HIGH, Q_MIN_CHECKS = 0.3, 0.2, 0.9, 8   # the liars' catch rate: before data, bounds
+# the two kinds of reporter, fitted (``ReporterModel``): an honest claim is caught within these bounds
+# (the guess ``HONEST_CAUGHT`` counts as this many checks), a liar's as ``Q_DEFAULT`` counts as ``Q_PSEUDO``
+HONEST_LOW, HONEST_HIGH, HONEST_PSEUDO, Q_PSEUDO = 0.005, 0.15, 10.0, 8.0
+RARE = 2.0                # liars make claims of a kind this many times less often than honest reporters: "rare"
+WORTH_HIGH = 2.3          # the most one passed check is worth (a liar caught 9 times in 10)
+FIT_ROUNDS = 20           # EM rounds
+REFIT_MIN, REFIT_SHARE = 16, 0.05   # refitted after this many more checks, or this share of those it saw
 PROVEN = 0.5              # believed at least this much: pooled with our own record
 CROWD_CAP = 1.5           # the most the reporters not yet proven can say together
 WEAK_CAP = 1.4            # ...together with the stranger prior, for a peer we never met (below the refusal line, 1.5)
@@ -202,6 +209,8 @@ class WitnessBook:
         # per kind of claim: checks and catches of the reporters caught lying at least once
         self._qn = [0, 0]
         self._qk = [0, 0]
+        self._model: ReporterModel | None = None   # honest reporters and liars, fitted (``population``)
+        self._unfitted = 0                         # checks made (or forgotten) since
         self.set_trusted(trusted)
 
     # ---- settings --------------------------------------------------------
@@ -289,6 +298,7 @@ class WitnessBook:
                 return
             w = self.witnesses.pop(victim)
             self._count -= len(w.reports)
+            self._unfitted += w.checks
             if w.caught:
                 for kind in (GOOD, BAD):
                     self._qn[kind] -= w.kind_checks[kind]
@@ -327,6 +337,7 @@ class WitnessBook:
         kind = claim_kind(a, b)
         forget = self.forget
         w.kind_checks[kind] += 1
+        self._unfitted += 1
         if lbf >= -NOISE:
             w.passed[kind] = w.passed[kind] * forget + 1.0
             if w.caught:
@@ -372,9 +383,21 @@ class WitnessBook:
         return max(Q_LOW, min(Q_HIGH, q))
 
     def check_worth(self, kind: int) -> float:
-        """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``
-        (module doc)."""
-        return math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate(kind)))
+        """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``,
+        or more when liars rarely make claims of this kind (``ReporterModel.rare_worth``)."""
+        worth = math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate(kind)))
+        rare = self.population().rare_worth(kind)
+        return worth if rare is None else max(worth, rare)
+
+    def population(self) -> ReporterModel:
+        """Honest reporters and liars as our checks show them, refitted after ``REFIT_MIN`` more
+        checks or ``REFIT_SHARE`` of those it saw, whichever is more."""
+        model = self._model
+        if model is None or self._unfitted >= max(REFIT_MIN, REFIT_SHARE * model.checks):
+            model = self._model = ReporterModel.fit(
+                [(w.kind_checks, w.kind_caught) for w in self.witnesses.values() if w.checks and not w.pinned])
+            self._unfitted = 0
+        return model
 
     def stranger_prior(self) -> float:
         """log-odds that a peer we have never met is a good collaborator, from how our first
@@ -515,6 +538,68 @@ class WitnessBook:
         """Every reporter: (id, good-bin accuracy, bad-bin accuracy, evaluated, reports kept, pinned)."""
         return [(w.reporter, w.accuracy(GOOD), w.accuracy(BAD), w.evaluated(GOOD) + w.evaluated(BAD),
                  float(len(w.reports)), w.pinned) for w in self.witnesses.values()]
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterModel:
+    """Honest reporters and liars, fitted by EM to how often each judged reporter was caught:
+    an honest reporter's claims are caught now and then (an outage, a stale record, a peer that
+    fails half the time), a liar's far more often. Which kind a reporter is comes from its catches
+    alone; the fit then says, for each kind of claim, how often each kind of reporter is caught
+    and what share of its checked claims are of that kind.
+
+    It answers one question (``rare_worth``): are claims of this kind something liars hardly make?
+    Ballot-stuffers praise each other and never accuse anyone: then an accusation that passed its
+    check is strong evidence that its reporter is honest, whatever the liars' catch rate on
+    praise says.
+    """
+
+    liars: float                                      # share of judged reporters that lie
+    caught: tuple[tuple[float, float], ...]           # [honest, liar][kind]: share of its checks caught
+    share: tuple[tuple[float, float], ...]            # [honest, liar][kind]: share of its checks of that kind
+    checks: int                                       # checks the fit saw
+
+    @classmethod
+    def fit(cls, records: Sequence[tuple[Sequence[int], Sequence[int]]]) -> ReporterModel:
+        """``records``: per reporter, (checks per kind, caught per kind)."""
+        liars = 0.5
+        e = [HONEST_CAUGHT, HONEST_CAUGHT]
+        q = [Q_DEFAULT, Q_DEFAULT]
+        share = ((0.5, 0.5), (0.5, 0.5))
+        for _ in range(FIT_ROUNDS if records else 0):
+            # E: how likely each reporter is a liar, from its catches
+            terms = [(math.log(q[k] / e[k]), math.log((1.0 - q[k]) / (1.0 - e[k]))) for k in (GOOD, BAD)]
+            prior = math.log(liars / (1.0 - liars))
+            resp = [_sigmoid(prior + sum(c[k] * terms[k][0] + (n[k] - c[k]) * terms[k][1] for k in (GOOD, BAD)))
+                    for n, c in records]
+            # M: the share of liars; per kind, each kind of reporter's catch rate (from a weak guess)
+            # and share of checks
+            liars = max(0.01, min(0.99, (sum(resp) + 1.0) / (len(resp) + 2.0)))
+            sums = [[[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]    # [honest, liar][checks, caught][kind]
+            for r, (n, c) in zip(resp, records):
+                for cls_, p in ((0, 1.0 - r), (1, r)):
+                    for k in (GOOD, BAD):
+                        sums[cls_][0][k] += p * n[k]
+                        sums[cls_][1][k] += p * c[k]
+            (hn, hc), (ln, lc) = sums
+            for k in (GOOD, BAD):
+                e[k] = max(HONEST_LOW, min(HONEST_HIGH, (hc[k] + HONEST_PSEUDO * HONEST_CAUGHT) / (hn[k] + HONEST_PSEUDO)))
+                q[k] = max(Q_LOW, min(Q_HIGH, (lc[k] + Q_PSEUDO * Q_DEFAULT) / (ln[k] + Q_PSEUDO)))
+            share = tuple(((x[GOOD] + 1.0) / (x[GOOD] + x[BAD] + 2.0), (x[BAD] + 1.0) / (x[GOOD] + x[BAD] + 2.0))
+                          for x in (hn, ln))
+        checks = sum(n[GOOD] + n[BAD] for n, _ in records)
+        return cls(liars, ((e[GOOD], e[BAD]), (q[GOOD], q[BAD])), share, checks)
+
+    def rare_worth(self, kind: int) -> float | None:
+        """If liars make claims of ``kind`` at most 1/``RARE`` as often as honest reporters do: what
+        one passed check of such a claim is worth, the log-likelihood ratio of "a claim of this
+        kind, checked and passed" between an honest reporter and a liar (at most ``WORTH_HIGH``).
+        Else None: the kind says little about who made it."""
+        if self.share[0][kind] < RARE * self.share[1][kind]:
+            return None
+        honest = self.share[0][kind] * (1.0 - self.caught[0][kind])
+        liar = self.share[1][kind] * (1.0 - self.caught[1][kind])
+        return min(WORTH_HIGH, math.log(honest / liar))
 
 
 def _hopeless(w: Witness) -> bool:
