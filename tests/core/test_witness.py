@@ -4,7 +4,7 @@ import math
 import pytest
 
 from collab_tui.core import witness
-from collab_tui.core.witness import BAD, GOOD, WitnessBook
+from collab_tui.core.witness import BAD, GOOD, ReporterModel, WitnessBook
 
 
 def obs(subject, s, f):
@@ -127,6 +127,43 @@ def test_the_catch_rate_is_learned_per_kind_of_claim():
     record["x1"], record["x2"], record["y1"], record["y2"] = (0, 3), (0, 3), (3, 0), (3, 0)
     book.ingest("honest", [obs("x1", 0, 2), obs("x2", 0, 2), obs("y1", 2, 0), obs("y2", 2, 0)], 20.0)
     assert book.weight("honest", BAD) > book.weight("honest", GOOD) > 0.5
+    assert book.population().rare_worth(BAD) is None       # these liars accuse: the kind says nothing
+
+
+def test_the_reporter_model_tells_liars_from_honest_reporters_by_their_catches():
+    # 20 honest reporters, caught once in 30 checks (both kinds); 40 ballot-stuffers, praise only,
+    # caught 13 times in 30
+    honest = [((20, 10), (1, 0))] * 20
+    liars = [((30, 0), (13, 0))] * 40
+    model = ReporterModel.fit(honest + liars)
+    assert model.liars == pytest.approx(41 / 62, abs=1e-3)       # 40 of 60, with one pseudo-reporter each way
+    assert model.caught[1][GOOD] == pytest.approx((520 + 8 * 0.3) / (1200 + 8), abs=0.01)
+    assert model.caught[0][GOOD] < 0.06 and model.caught[0][BAD] < 0.03
+    assert model.share[1][BAD] < 0.01                            # liars hardly ever accuse...
+    assert model.rare_worth(BAD) == pytest.approx(witness.WORTH_HIGH)   # ...so a passed accusation is strong
+    assert model.rare_worth(GOOD) is None                        # praise is what liars make most
+    assert ReporterModel.fit([]).rare_worth(BAD) is None          # before any data: nothing is rare
+
+
+def test_a_passed_accusation_counts_when_liars_never_accuse():
+    # ballot-stuffers praise bad peers that succeed with us about half the time, and accuse nobody;
+    # honest reporters praise good peers and accuse bad ones, and are right
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(12):
+        record[f"good{i}"], record[f"lucky{i}"], record[f"bad{i}"] = (2, 0), (2, 0), (0, 2)
+        for r in range(6):
+            book.ingest(f"liar{r}", [obs(f"lucky{i}", 8, 0), obs(f"bad{i}", 8, 0)], float(i))
+        for r in range(3):
+            book.ingest(f"honest{r}", [obs(f"good{i}", 3, 0), obs(f"bad{i}", 0, 2)], float(i))
+    by_catch_rate = math.log(0.98 / (1.0 - book.liar_catch_rate(BAD)))
+    assert by_catch_rate < 1.0                                   # the liars' catch rate alone: weak
+    assert book.check_worth(BAD) == pytest.approx(witness.WORTH_HIGH)   # accusations are not what liars make
+    assert book.check_worth(GOOD) == pytest.approx(math.log(0.98 / (1.0 - book.liar_catch_rate(GOOD))))
+    # a new honest reporter: one true accusation makes it believed; one true praise does not
+    record["x"], record["y"] = (0, 3), (3, 0)
+    book.ingest("new", [obs("x", 0, 2), obs("y", 2, 0)], 20.0)
+    assert book.weight("new", BAD) > 0.75 > 0.5 > book.weight("new", GOOD)
 
 
 def test_a_claim_within_the_noise_passes_its_check():
