@@ -5,9 +5,16 @@ They are a second body of evidence (``RequestContext.network``, a ``witness.Netw
 the log-odds that the peer is a good collaborator, from our own record and the claims of
 the reporters we believe, pooled as described in ``core/witness.py``).
 
+Our own record is judged by ``HardenedPolicy``'s rules, with one change: a current run of
+failures whose latest is a bad delivery (not a missed deadline) is no outage. It gets no
+grace and no forgiven dip; the run counts in full, and a refused peer is looked at again
+only by the rationed re-probes. An outage shows as missed deadlines; a peer that starts
+delivering garbage after a good record (a sleeper that turned) is refused at its second
+bad delivery, as by the seed's rule, not its fourth.
+
 Rules, in order (the first that fires decides):
 
-1. no believed report (nobody we believe has said anything): exactly ``HardenedPolicy``;
+1. no believed report (nobody we believe has said anything): the hardened verdict, as above;
 2. ``reports`` refusal — the combined log-odds (our record, the reports, and for a peer we
    never met how strangers have turned out for us) are below -``refuse_odds`` (1.5, odds
    of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
@@ -25,7 +32,7 @@ Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 repor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
@@ -55,6 +62,15 @@ class SharedPolicy:
         self.complements = complements or ComplementTable()
         self.settings = settings or SharedSettings()
         self.hardened = HardenedPolicy(self.complements, hardened)
+        # a run of failures that ends in a bad delivery is no outage: no grace, no forgiven dip
+        self.strict = HardenedPolicy(self.complements, replace(self.hardened.settings, outage_grace=0,
+                                                               forgive_odds=math.inf))
+
+    def _own(self, ctx: RequestContext) -> HardenedPolicy:
+        """The hardened rules that judge our own record: ``strict`` after a bad delivery."""
+        if ctx.failure_streak > 0 and not ctx.last_failure_missed_deadline:
+            return self.strict
+        return self.hardened
 
     def stable_until(self, ctx: RequestContext) -> float:
         """Reports can change the verdict at any time (a new answer, a reporter re-judged):
@@ -62,10 +78,10 @@ class SharedPolicy:
         view = ctx.network
         if view is not None and not view.empty:
             return ctx.now if ctx.now is not None else -math.inf
-        return self.hardened.stable_until(ctx)
+        return self._own(ctx).stable_until(ctx)
 
     def decide(self, ctx: RequestContext) -> Decision:
-        base = self.hardened.decide(ctx)
+        base = self._own(ctx).decide(ctx)
         view = ctx.network
         if view is None or view.empty:
             return base

@@ -288,3 +288,22 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
         assert d.rule == "reports" and "vouch" in d.reason
     else:
         assert d.rule != "reports" or not d.accept
+
+
+@pytest.mark.parametrize("reason", ["deadline missed", "invalid component"])
+def test_a_run_of_bad_deliveries_is_no_outage(reason):
+    # eight good deliveries, then two failures in a row: hardened judges a run of up to three
+    # failures as an outage either way; shared does so only for missed deadlines
+    t = trainer()
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    t._update_reputation("M", False, reason, 10.0)
+    assert t.decide("code_review", "M").accept                  # one failure after eight: still trusted
+    t._update_reputation("M", False, reason, 11.0)
+    ctx = t.request_context("code_review", "M")
+    assert t.policy.hardened.decide(ctx).accept                  # hardened: an outage, forgiven
+    d = t.decide("code_review", "M")
+    assert d.accept is (reason == "deadline missed")
+    if not d.accept:
+        assert d.rule == "trust"                                 # the seed's rule, no dip forgiven
+        assert t.policy.stable_until(ctx) < math.inf             # ...and looked at again later (re-probe)
