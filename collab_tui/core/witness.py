@@ -580,10 +580,10 @@ class ReporterModel:
             liars = max(0.01, min(0.99, (sum(resp) + 1.0) / (len(resp) + 2.0)))
             sums = [[[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]    # [honest, liar][checks, caught][kind]
             for r, (n, c) in zip(resp, records):
-                for cls_, p in ((0, 1.0 - r), (1, r)):
+                for who, p in ((0, 1.0 - r), (1, r)):
                     for k in (GOOD, BAD):
-                        sums[cls_][0][k] += p * n[k]
-                        sums[cls_][1][k] += p * c[k]
+                        sums[who][0][k] += p * n[k]
+                        sums[who][1][k] += p * c[k]
             (hn, hc), (ln, lc) = sums
             for k in (GOOD, BAD):
                 e[k] = max(HONEST_LOW, min(HONEST_HIGH, (hc[k] + HONEST_PSEUDO * HONEST_CAUGHT) / (hn[k] + HONEST_PSEUDO)))
