@@ -147,6 +147,7 @@ class AskSettings:
     max_senders: int = 4096        # per-sender limiters kept (least recently seen dropped)
     full_until_judged: float = 8.0  # ask a reporter for everything it saw until we have judged this many
     full_every_s: float = 15.0      # ...of its reports, at most once per this many seconds
+    refresh_every_s: float = 30.0   # a reporter we believe: asked for everything again at most this often
 
     def __post_init__(self) -> None:
         if self.k < 0 or self.explore < 0 or self.ask_below < 0:
@@ -187,14 +188,19 @@ class Asking:
         at = self.asked_at.get(subject)
         return at is None or now - at >= st.cache_s
 
-    def wants_everything(self, reporter: str, judged: float, now: float) -> bool:
-        """Ask this reporter for all it saw (``subjects: null``)? Only while we have judged few of its
-        reports (``full_until_judged``), and at most once per ``full_every_s`` per reporter."""
+    def wants_everything(self, reporter: str, judged: float, now: float, believed: bool = False) -> bool:
+        """Ask this reporter for all it saw (``subjects: null``)? While we have judged few of its
+        reports (``full_until_judged``), at most once per ``full_every_s``; a reporter we believe, at
+        most once per ``refresh_every_s`` (what it met since tells us whom to ask about a peer)."""
         st = self.settings
         if judged >= st.full_until_judged:
-            return False
+            if not believed:
+                return False
+            every = st.refresh_every_s
+        else:
+            every = st.full_every_s
         last = self.full_asked.get(reporter)
-        return last is None or now - last >= st.full_every_s
+        return last is None or now - last >= every
 
     def sent(self, query_id: str, reporter: str, subjects: tuple[str, ...] | None, now: float,
              everything: bool = False) -> PendingQuery:

@@ -206,6 +206,7 @@ class WitnessBook:
         self.trusted: frozenset[str] = frozenset()
         self._ranked: list[str] | None = None
         self._believed: set[str] = set()     # ranked reporters believed at least ``COUNTED``
+        self._proven: set[str] = set()       # reporters believed at least ``PROVEN`` in one kind of claim
         self._ranked_at = 0.0
         self._turn = 0
         self.strangers = [0, 0]           # first meetings that succeeded, failed
@@ -264,7 +265,8 @@ class WitnessBook:
             else:
                 index[reporter] = None
                 if len(index) > self.max_reporters_per_subject:
-                    old, _ = index.popitem(last=False)
+                    old = self._least_worth_keeping(index, now)
+                    del index[old]
                     ow = self.witnesses.get(old)
                     if ow is not None and ow.reports.pop(subject, None) is not None:
                         self._count -= 1
@@ -273,19 +275,36 @@ class WitnessBook:
                 self._count -= 1
                 self._unindex(old_subject, reporter)
         if self._count > self.max_reports:
-            self._evict_reports()
+            self._evict_reports(now)
         return kept
 
-    def _evict_reports(self) -> None:
-        """Over the total: the oldest reports of the least recently heard reporters go first."""
-        for victim in list(self.witnesses):
-            w = self.witnesses[victim]
-            while w.reports and self._count > self.max_reports and not w.pinned:
-                subject, _ = w.reports.popitem(last=False)
-                self._count -= 1
-                self._unindex(subject, victim)
-            if self._count <= self.max_reports:
-                return
+    def _least_worth_keeping(self, index: OrderedDict, now: float) -> str:
+        """Of the reporters of one subject (oldest first), the one whose report goes: the oldest
+        not proven (believed less than ``PROVEN`` in both kinds of claim); only when all are proven,
+        the oldest. A flood of claims from reporters not proven never pushes out what the proven said."""
+        self._ranking(now)
+        proven, trusted = self._proven, self.trusted
+        for reporter in index:
+            if reporter not in proven and reporter not in trusted:
+                return reporter
+        return next(iter(index))
+
+    def _evict_reports(self, now: float) -> None:
+        """Over the total: the oldest reports of the least recently heard reporters go first,
+        those of proven reporters only when nobody else's are left."""
+        self._ranking(now)
+        proven = self._proven
+        for spare_proven in (True, False):
+            for victim in list(self.witnesses):
+                w = self.witnesses[victim]
+                if w.pinned or (spare_proven and victim in proven):
+                    continue
+                while w.reports and self._count > self.max_reports:
+                    subject, _ = w.reports.popitem(last=False)
+                    self._count -= 1
+                    self._unindex(subject, victim)
+                if self._count <= self.max_reports:
+                    return
 
     def _unindex(self, subject: str, reporter: str) -> None:
         index = self.by_subject.get(subject)
@@ -421,6 +440,10 @@ class WitnessBook:
             return 2.0
         return 0.5 * (self._weight(w, GOOD) + self._weight(w, BAD))
 
+    def is_proven(self, reporter: str) -> bool:
+        """Pinned, or believed at least ``PROVEN`` in one kind of claim (as of the last ranking)?"""
+        return reporter in self.trusted or reporter in self._proven
+
     def judged(self, reporter: str) -> float:
         """How many of this reporter's claims we have checked."""
         w = self.witnesses.get(reporter)
@@ -528,12 +551,21 @@ class WitnessBook:
         ``RANK_EVERY_S`` of ``now`` (beliefs move slowly; a pinned change recomputes at once)."""
         if self._ranked is not None and now - self._ranked_at < RANK_EVERY_S and now >= self._ranked_at:
             return self._ranked
-        scored = [(3.0 if w.pinned else self.witness_score(w.reporter), w.reporter)
-                  for w in self.witnesses.values()]
+        scored = []
+        proven = set()
+        for w in self.witnesses.values():
+            if w.pinned:
+                scored.append((3.0, w.reporter))
+                continue
+            good, bad = self._weight(w, GOOD), self._weight(w, BAD)
+            scored.append((0.5 * (good + bad), w.reporter))
+            if max(good, bad) >= PROVEN:
+                proven.add(w.reporter)
         scored.sort(key=lambda t: (-t[0], t[1]))
         self._ranked = [r for r in sorted(self.trusted) if r not in self.witnesses]
         self._ranked += [r for score, r in scored if score > 0.0][:256]
         self._believed = {r for score, r in scored[:256] if score >= COUNTED}
+        self._proven = proven
         self._ranked_at = now
         return self._ranked
 
