@@ -307,3 +307,30 @@ def test_a_run_of_bad_deliveries_is_no_outage(reason):
     if not d.accept:
         assert d.rule == "trust"                                 # the seed's rule, no dip forgiven
         assert t.policy.stable_until(ctx) < math.inf             # ...and looked at again later (re-probe)
+
+
+def test_a_proven_reporter_is_asked_for_everything_again_every_30_s():
+    asking = rp.Asking()
+    every, refresh = asking.settings.full_every_s, asking.settings.refresh_every_s
+    assert refresh == rp.BROADCAST_EVERY_S                   # what it met since: like its broadcast, pulled
+    asking.sent("q1", "R", ("M",), 0.0, everything=True)
+    assert not asking.wants_everything("R", judged=0, now=every - 1)        # judged little: every 15 s
+    assert asking.wants_everything("R", judged=0, now=every)
+    assert not asking.wants_everything("R", judged=20, now=1000.0)          # judged, not proven: never again
+    assert not asking.wants_everything("R", judged=20, now=refresh - 1, believed=True)
+    assert asking.wants_everything("R", judged=20, now=refresh, believed=True)
+
+
+def test_a_trainer_asks_its_proven_witnesses_for_everything_they_met_since():
+    t = trainer(trusted_reporters=["A"])                     # pinned: proven from the start
+    first = {q.recipient_id: q for q in sends(t.handle(request("M", "r1"), 1.0), rp.REPUTATION_QUERY)}
+    assert first["A"].payload["subjects"] is None
+    answer(t, first["A"], [{"subject": f"s{i}", "successes": 1, "failures": 0, "last_outcome_at": 1.0}
+                           for i in range(10)])
+    for i in range(10):                                      # we check A's claims ourselves: judged
+        t._update_reputation(f"s{i}", True, now=2.0)
+    assert t.witness.judged("A") >= t.asking.settings.full_until_judged
+    soon = {q.recipient_id: q for q in sends(t.handle(request("N", "r2"), 10.0), rp.REPUTATION_QUERY)}
+    assert soon["A"].payload["subjects"] == ["N"]            # asked within 30 s: only about N
+    later = {q.recipient_id: q for q in sends(t.handle(request("O", "r3"), 31.0), rp.REPUTATION_QUERY)}
+    assert later["A"].payload["subjects"] is None            # 30 s on: everything again

@@ -289,3 +289,26 @@ def test_the_total_of_reports_is_bounded_oldest_of_the_least_recently_heard_firs
     assert len(book.witnesses["r4"].reports) == 4 and not book.witnesses["r0"].reports
     assert all(book.by_subject.get(s) for w in book.witnesses.values() for s in w.reports)
     assert sum(len(ix) for ix in book.by_subject.values()) == 10
+
+
+def test_a_flood_of_claims_never_pushes_out_what_a_proven_reporter_said():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record), max_reporters_per_subject=4, max_reports=40)
+    for i in range(6):                                            # "honest" is proven: its accusations pass
+        judge(book, record, f"bad{i}", False, {"honest": (0, 2)})
+    book.ingest("honest", [obs("X", 0, 3)], 10.0)
+    for r in range(20):                                           # then twenty strangers praise X, one by one
+        book.ingest(f"liar{r}", [obs("X", 8, 0)], 11.0 + r)
+    assert book.is_proven("honest") and not book.is_proven("liar0")
+    assert list(book.by_subject["X"]) == ["honest", "liar17", "liar18", "liar19"]  # the oldest strangers went
+    rows = {row.reporter: row for row in book.view("X", rows=True).rows}
+    assert rows["honest"].failures == 3 and rows["honest"].weight >= witness.PROVEN   # its accusation counts
+    for r in range(20):                                           # over the total: strangers' reports go first
+        book.ingest(f"flood{r}", [obs(f"s{r}-{i}", 8, 0) for i in range(4)], 40.0 + r)
+    assert book.report_count() <= 40
+    assert "X" in book.witnesses["honest"].reports and "bad5" in book.witnesses["honest"].reports
+    # when every reporter of a subject is proven, the oldest goes, as before
+    all_proven = WitnessBook("me", own_counts=own(record), max_reporters_per_subject=2, trusted=["P", "Q", "R"])
+    for r, at in (("P", 1.0), ("Q", 2.0), ("R", 3.0)):
+        all_proven.ingest(r, [obs("Y", 0, 2)], at)
+    assert list(all_proven.by_subject["Y"]) == ["Q", "R"]
