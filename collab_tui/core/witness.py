@@ -41,9 +41,10 @@ have never met, together with how strangers have turned out for us (``stranger_p
 ``WEAK_CAP``.
 
 Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_subject``
-reporters per subject (oldest dropped first), at most ``max_reporters`` reporters (the
+reporters per subject (the oldest report of a reporter not proven dropped first: a flood of
+claims never pushes out what the proven said), at most ``max_reporters`` reporters (the
 least recently heard dropped first, pinned ones kept), at most ``max_reports`` reports in all
-(the oldest of the least recently heard reporters dropped first).
+(the oldest of the least recently heard reporters dropped first, proven ones last).
 """
 from __future__ import annotations
 
