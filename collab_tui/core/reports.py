@@ -147,7 +147,7 @@ class AskSettings:
     max_senders: int = 4096        # per-sender limiters kept (least recently seen dropped)
     full_until_judged: float = 8.0  # ask a reporter for everything it saw until we have judged this many
     full_every_s: float = 15.0      # ...of its reports, at most once per this many seconds
-    refresh_every_s: float = 30.0   # a reporter we believe: asked for everything again at most this often
+    refresh_every_s: float = 30.0   # a proven reporter: asked for everything again at most this often
 
     def __post_init__(self) -> None:
         if self.k < 0 or self.explore < 0 or self.ask_below < 0:
@@ -188,13 +188,14 @@ class Asking:
         at = self.asked_at.get(subject)
         return at is None or now - at >= st.cache_s
 
-    def wants_everything(self, reporter: str, judged: float, now: float, believed: bool = False) -> bool:
+    def wants_everything(self, reporter: str, judged: float, now: float, proven: bool = False) -> bool:
         """Ask this reporter for all it saw (``subjects: null``)? While we have judged few of its
-        reports (``full_until_judged``), at most once per ``full_every_s``; a reporter we believe, at
-        most once per ``refresh_every_s`` (what it met since tells us whom to ask about a peer)."""
+        reports (``full_until_judged``), at most once per ``full_every_s``; a ``proven`` one (see
+        ``WitnessBook.is_proven``), at most once per ``refresh_every_s``: the peers it met since tell
+        us whom to ask about a newcomer."""
         st = self.settings
         if judged >= st.full_until_judged:
-            if not believed:
+            if not proven:
                 return False
             every = st.refresh_every_s
         else:

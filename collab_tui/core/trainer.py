@@ -297,9 +297,10 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
             self._query_seq += 1
             qid = f"{self._query_prefix}{self._query_seq}"
             # a reporter we have hardly judged yet is asked for everything it saw: judged at once on
-            # every peer we know ourselves, it is believed (or not) after one answer, not fifty
+            # every peer we know ourselves, it is believed (or not) after one answer, not fifty; a proven
+            # one is asked for everything again now and then: which peers it met since
             everything = self.asking.wants_everything(reporter, self.witness.judged(reporter), now,
-                                                      believed=self.witness.is_proven(reporter))
+                                                      proven=self.witness.is_proven(reporter))
             self.asking.sent(qid, reporter, (subject,), now, everything=everything)
             out.append((qid, reporter))
         return out

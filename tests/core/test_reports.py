@@ -317,8 +317,8 @@ def test_a_proven_reporter_is_asked_for_everything_again_every_30_s():
     assert not asking.wants_everything("R", judged=0, now=every - 1)        # judged little: every 15 s
     assert asking.wants_everything("R", judged=0, now=every)
     assert not asking.wants_everything("R", judged=20, now=1000.0)          # judged, not proven: never again
-    assert not asking.wants_everything("R", judged=20, now=refresh - 1, believed=True)
-    assert asking.wants_everything("R", judged=20, now=refresh, believed=True)
+    assert not asking.wants_everything("R", judged=20, now=refresh - 1, proven=True)
+    assert asking.wants_everything("R", judged=20, now=refresh, proven=True)
 
 
 def test_a_trainer_asks_its_proven_witnesses_for_everything_they_met_since():
