@@ -152,7 +152,8 @@ class AskSettings:
     def __post_init__(self) -> None:
         if self.k < 0 or self.explore < 0 or self.ask_below < 0:
             raise ValueError("reports: k, explore and ask_below must not be negative")
-        for name in ("wait_s", "cache_s", "queries_per_s", "query_burst", "answers_per_s", "answer_burst"):
+        for name in ("wait_s", "cache_s", "queries_per_s", "query_burst", "answers_per_s", "answer_burst",
+                     "full_until_judged", "full_every_s", "refresh_every_s"):
             v = getattr(self, name)
             if not math.isfinite(v) or v < 0:
                 raise ValueError(f"reports: {name} must be a finite number ≥ 0, got {v!r}")

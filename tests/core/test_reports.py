@@ -334,3 +334,10 @@ def test_a_trainer_asks_its_proven_witnesses_for_everything_they_met_since():
     assert soon["A"].payload["subjects"] == ["N"]            # asked within 30 s: only about N
     later = {q.recipient_id: q for q in sends(t.handle(request("O", "r3"), 31.0), rp.REPUTATION_QUERY)}
     assert later["A"].payload["subjects"] is None            # 30 s on: everything again
+
+
+@pytest.mark.parametrize("field", ["wait_s", "full_every_s", "refresh_every_s"])
+@pytest.mark.parametrize("value", [-1.0, math.nan, math.inf])
+def test_ask_settings_refuse_a_negative_or_non_finite_period(field, value):
+    with pytest.raises(ValueError, match=f"reports: {field} must be a finite number ≥ 0"):
+        rp.AskSettings(**{field: value})
