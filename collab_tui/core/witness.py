@@ -206,7 +206,6 @@ class WitnessBook:
         self.by_subject: dict[str, OrderedDict] = {}                  # subject -> reporter -> None
         self.trusted: frozenset[str] = frozenset()
         self._ranked: list[str] | None = None
-        self._believed: set[str] = set()     # ranked reporters believed at least ``COUNTED``
         self._proven: set[str] = set()       # reporters believed at least ``PROVEN`` in one kind of claim
         self._ranked_at = 0.0
         self._turn = 0
@@ -510,10 +509,10 @@ class WitnessBook:
         ranking = self._ranking(now)
         known = self.by_subject.get(subject) if subject is not None else None
         if known:
-            # believed reporters that have told us of this subject know it: asked first (after the
+            # proven reporters that have told us of this subject know it: asked first (after the
             # pinned); in a large network most reporters never met a given peer
-            believed = self._believed
-            ranking = sorted(ranking, key=lambda r: (r not in self.trusted, r not in believed or r not in known))
+            proven = self._proven
+            ranking = sorted(ranking, key=lambda r: (r not in self.trusted, r not in proven or r not in known))
         chosen: list[str] = []
         taken: set[str] = set()
         fresh_slots = min(explore, len(candidates))
@@ -565,7 +564,6 @@ class WitnessBook:
         scored.sort(key=lambda t: (-t[0], t[1]))
         self._ranked = [r for r in sorted(self.trusted) if r not in self.witnesses]
         self._ranked += [r for score, r in scored if score > 0.0][:256]
-        self._believed = {r for score, r in scored[:256] if score >= COUNTED}
         self._proven = proven
         self._ranked_at = now
         return self._ranked
