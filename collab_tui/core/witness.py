@@ -283,9 +283,8 @@ class WitnessBook:
         not proven (believed less than ``PROVEN`` in both kinds of claim); only when all are proven,
         the oldest. A flood of claims from reporters not proven never pushes out what the proven said."""
         self._ranking(now)
-        proven, trusted = self._proven, self.trusted
         for reporter in index:
-            if reporter not in proven and reporter not in trusted:
+            if not self.is_proven(reporter):
                 return reporter
         return next(iter(index))
 
