@@ -5,12 +5,17 @@ They are a second body of evidence (``RequestContext.network``, a ``witness.Netw
 the log-odds that the peer is a good collaborator, from our own record and the claims of
 the reporters we believe, pooled as described in ``core/witness.py``).
 
-Our own record is judged by ``HardenedPolicy``'s rules, with one change: a current run of
-failures whose latest is a bad delivery (not a missed deadline) is no outage. It gets no
-grace and no forgiven dip; the run counts in full, and a refused peer is looked at again
-only by the rationed re-probes. An outage shows as missed deadlines; a peer that starts
-delivering garbage after a good record (a sleeper that turned) is refused at its second
-bad delivery, as by the seed's rule, not its fourth.
+Our own record is judged by ``HardenedPolicy``'s rules, with two changes for a peer whose
+latest outcome is a bad delivery (an invalid component, not a missed deadline):
+
+- a run of failures ending in one is no outage: no grace, no forgiven dip, the run counts
+  in full;
+- a peer that has delivered before is refused at once, whatever its score, and looked at
+  again only by hardened's rationed re-probes (600 s after the bad delivery, the wait
+  growing ×8 per failure past hardened's refusal line, none beyond 4). An honest peer's
+  bad luck shows as missed deadlines; a peer that starts delivering garbage after a good
+  record (a sleeper that turned) is stopped at its first bad delivery, not its second
+  (the seed's rule, where one failure from a good score stays above the threshold).
 
 Rules, in order (the first that fires decides):
 
@@ -34,7 +39,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .hardened import RULE_EVIDENCE, HardenedPolicy, HardenedSettings
+from .hardened import RULE_EVIDENCE, RULE_REPROBE, HardenedPolicy, HardenedSettings
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
 
 RULE_REPORTS = "reports"
@@ -80,8 +85,28 @@ class SharedPolicy:
             return ctx.now if ctx.now is not None else -math.inf
         return self._own(ctx).stable_until(ctx)
 
+    def _judge_own(self, ctx: RequestContext) -> Decision:
+        """Our own record, judged by the hardened rules; a peer that delivered before and whose
+        latest outcome is a bad delivery is refused until the rationed re-probe."""
+        own = self._own(ctx)
+        base = own.decide(ctx)
+        if not base.accept or base.rule == RULE_REPROBE or ctx.successes == 0 \
+                or ctx.failure_streak == 0 or ctx.last_failure_missed_deadline:
+            return base
+        why = f"its latest outcome was a bad delivery ({ctx.successes} ✓ / {ctx.failures} ✗)"
+        wait = own.probe_wait(ctx.successes, ctx.failures, False)
+        if wait is not None and ctx.last_time is not None and ctx.now is not None:
+            elapsed = ctx.now - ctx.last_time
+            if elapsed >= wait:
+                return self.hardened._accept(ctx, RULE_REPROBE, f"re-probe after {elapsed:.0f} s ≥ {wait:.0f} s "
+                                                                f"(refused for: {why})")
+            why += f"; re-probe in {max(0.0, wait - elapsed):.0f} s"
+        elif wait is None:
+            why += "; no more re-probes"
+        return Decision(False, RULE_EVIDENCE, why, ctx.score, ctx.threshold)
+
     def decide(self, ctx: RequestContext) -> Decision:
-        base = self._own(ctx).decide(ctx)
+        base = self._judge_own(ctx)
         view = ctx.network
         if view is None or view.empty:
             return base

@@ -290,23 +290,55 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
         assert d.rule != "reports" or not d.accept
 
 
-@pytest.mark.parametrize("reason", ["deadline missed", "invalid component"])
-def test_a_run_of_bad_deliveries_is_no_outage(reason):
-    # eight good deliveries, then two failures in a row: hardened judges a run of up to three
-    # failures as an outage either way; shared does so only for missed deadlines
+def test_missed_deadlines_after_a_good_record_are_an_outage_for_shared_too():
+    # eight good deliveries, then two missed deadlines in a row: judged as an outage, as by hardened
     t = trainer()
     for i in range(8):
         t._update_reputation("M", True, "valid component delivered", 1.0 + i)
-    t._update_reputation("M", False, reason, 10.0)
-    assert t.decide("code_review", "M").accept                  # one failure after eight: still trusted
-    t._update_reputation("M", False, reason, 11.0)
+    for i in range(2):
+        t._update_reputation("M", False, "deadline missed", 10.0 + i)
+        assert t.decide("code_review", "M").accept
+
+
+def test_a_bad_delivery_after_a_good_record_is_refused_until_the_re_probe():
+    # eight good deliveries, then one invalid component: hardened still trusts the peer (0.72 ≥ 0.5);
+    # shared refuses it at once, on our own evidence, and looks at it again after the re-probe wait
+    t = trainer()
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    t._update_reputation("M", False, "invalid component", 10.0)
+    t.now = 10.0
     ctx = t.request_context("code_review", "M")
-    assert t.policy.hardened.decide(ctx).accept                  # hardened: an outage, forgiven
+    assert t.policy.hardened.decide(ctx).accept
     d = t.decide("code_review", "M")
-    assert d.accept is (reason == "deadline missed")
-    if not d.accept:
-        assert d.rule == "trust"                                 # the seed's rule, no dip forgiven
-        assert t.policy.stable_until(ctx) < math.inf             # ...and looked at again later (re-probe)
+    assert not d.accept and d.rule == "evidence"
+    assert "bad delivery" in d.reason and "8 ✓ / 1 ✗" in d.reason and "re-probe in 600 s" in d.reason
+    wait = t.policy.hardened.probe_wait(8, 1, False)
+    assert wait == 600.0
+    assert t.policy.stable_until(ctx) <= 10.0 + wait             # the sim may keep the refusal until then
+    t.now = 10.0 + wait - 1
+    assert not t.decide("code_review", "M").accept
+    t.now = 10.0 + wait
+    d = t.decide("code_review", "M")
+    assert d.accept and d.rule == "re-probe" and "bad delivery" in d.reason
+    t._update_reputation("M", True, "valid component delivered", t.now)    # the re-probe went well
+    assert t.decide("code_review", "M").accept
+
+
+def test_each_further_bad_delivery_waits_longer_until_it_is_never_re_probed():
+    # the re-probe rationing is hardened's: 600 s, ×8 per failure past its refusal line, none beyond 4
+    t = trainer()
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    waits = []
+    for i in range(7):
+        t.now = 1000.0 * i + 10.0
+        t._update_reputation("M", False, "invalid component", t.now)
+        d = t.decide("code_review", "M")
+        assert not d.accept
+        waits.append(t.policy.hardened.probe_wait(8, i + 1, False))
+    assert waits[:3] == [600.0, 600.0, pytest.approx(700.4, abs=0.1)] and waits[3] > 5000
+    assert waits[-1] is None and "no more re-probes" in d.reason
 
 
 def test_a_proven_reporter_is_asked_for_everything_again_every_30_s():
