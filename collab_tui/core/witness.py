@@ -396,11 +396,17 @@ class WitnessBook:
 
     def liar_catch_rate(self, kind: int) -> float:
         """How often a reporter we caught lying was caught per check of a claim of ``kind``
-        (bounded; a default before data)."""
+        (bounded; a default before data). Both kinds together, or this kind's own rate if it is
+        higher; but never above the default while fewer than ``Q_MIN_CHECKS`` claims of this kind
+        by those liars were checked: liars caught on every praise say nothing yet of how often a
+        liar's accusation is caught (liars that tell the truth 60% of the time accuse mostly bad
+        peers, truly)."""
         n, k = sum(self._qn), sum(self._qk)
         q = k / n if n >= Q_MIN_CHECKS else Q_DEFAULT
         if self._qn[kind] >= Q_MIN_CHECKS:      # liars caught more often on this kind: a pass is worth more
             q = max(q, self._qk[kind] / self._qn[kind])
+        else:
+            q = min(q, Q_DEFAULT)
         return max(Q_LOW, min(Q_HIGH, q))
 
     def check_worth(self, kind: int) -> float:

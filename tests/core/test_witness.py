@@ -107,6 +107,33 @@ def test_a_passed_check_is_worth_more_when_the_liars_we_caught_were_caught_every
     assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / 0.1))
 
 
+def test_liars_caught_on_praise_say_nothing_yet_of_how_often_an_accusation_is_caught():
+    # liars caught on every praise, none of their accusations checked yet: a passed accusation is
+    # worth what the default says, not what the praise says (one pass does not prove an accuser)
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(10):
+        record[f"bad{i}"], record[f"ok{i}"] = (0, 2), (2, 0)
+        for r in range(3):
+            book.ingest(f"liar{r}", [obs(f"bad{i}", 8, 0)], float(i))
+            book.ingest(f"honest{r}", [obs(f"ok{i}", 2, 0)], float(i))   # honest reporters praise too
+    assert book.population().rare_worth(BAD) is None     # accusations are rare for everyone here
+    assert book.liar_catch_rate(GOOD) == pytest.approx(0.9)
+    assert book.liar_catch_rate(BAD) == pytest.approx(witness.Q_DEFAULT)
+    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / (1 - witness.Q_DEFAULT)))
+    record["x"] = (0, 1)
+    book.ingest("accuser", [obs("x", 0, 8)], 20.0)            # true, and checked at once
+    assert book.weight("accuser", BAD) < witness.PROVEN
+    # once eight of those liars' accusations were checked (all caught), a pass is strong evidence
+    for i in range(8):
+        record[f"good{i}"] = (2, 0)
+        book.ingest("liar0", [obs(f"good{i}", 0, 8)], 30.0 + i)
+    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)
+    record["y"] = (0, 1)
+    book.ingest("accuser2", [obs("y", 0, 8)], 40.0)
+    assert book.weight("accuser2", BAD) > witness.PROVEN
+
+
 def test_the_catch_rate_is_learned_per_kind_of_claim():
     # liars that slander (caught every time: our record says the peer is good) and praise bad
     # peers (caught half the time: those peers succeed with us as often as they fail)
