@@ -21,8 +21,10 @@ we caught were caught per check and ``e`` (``HONEST_CAUGHT``) how often an hones
 Blatant liars make one passed check strong evidence; stealthy ones make it weak. ``q`` is
 learned per kind of claim, never below both kinds together: liars that slander are caught on
 nearly every accusation, and praise bad peers that succeed half the time, so a passed
-accusation is worth more than a passed praise. And when liars hardly make claims of a kind at
-all (ballot-stuffers praise each other and accuse nobody), a passed claim of that kind is
+accusation is worth more than a passed praise; but a kind of which no caught liar's claims
+were checked yet takes at most the default (the other kind's rate says nothing of it). And
+when liars hardly make claims of a kind at all (ballot-stuffers praise each other and accuse
+nobody), a passed claim of that kind is
 worth its likelihood ratio between an honest reporter and a liar (``ReporterModel``, fitted
 by EM to every reporter's catches), which is then large. Truthful praise earns no belief in a
 reporter's accusations (a slanderer praises its friends truly), and an accusation that keeps
