@@ -24,12 +24,11 @@ nearly every accusation, and praise bad peers that succeed half the time, so a p
 accusation is worth more than a passed praise; but a kind of which no caught liar's claims
 were checked yet takes at most the default (the other kind's rate says nothing of it). And
 when liars hardly make claims of a kind at all (ballot-stuffers praise each other and accuse
-nobody), a passed claim of that kind is
-worth its likelihood ratio between an honest reporter and a liar (``ReporterModel``, fitted
-by EM to every reporter's catches), which is then large. Truthful praise earns no belief in a
-reporter's accusations (a slanderer praises its friends truly), and an accusation that keeps
-its victim refused is never checked — so accusations are believed only after accusations of
-this reporter passed checks. A reporter whose score as a collaborator is below our floor
+nobody), a passed claim of that kind is worth its likelihood ratio between an honest
+reporter and a liar (``ReporterModel``, fitted by EM to every reporter's catches), which is
+then large. Truthful praise earns no belief in a reporter's accusations (a slanderer praises
+its friends truly), and an accusation that keeps its victim refused is never checked — so
+accusations are believed only after accusations of this reporter passed checks. A reporter whose score as a collaborator is below our floor
 counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters
 (``reputation.trusted_reporters``) are believed fully.
 
