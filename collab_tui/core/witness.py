@@ -28,9 +28,10 @@ nobody), a passed claim of that kind is worth its likelihood ratio between an ho
 reporter and a liar (``ReporterModel``, fitted by EM to every reporter's catches), which is
 then large. Truthful praise earns no belief in a reporter's accusations (a slanderer praises
 its friends truly), and an accusation that keeps its victim refused is never checked — so
-accusations are believed only after accusations of this reporter passed checks. A reporter whose score as a collaborator is below our floor
-counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters
-(``reputation.trusted_reporters``) are believed fully.
+accusations are believed only after accusations of this reporter passed checks. A reporter
+whose score as a collaborator is below our floor counts for nothing; a good collaborator earns
+nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed
+fully.
 
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
