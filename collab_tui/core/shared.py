@@ -11,11 +11,12 @@ latest outcome is a bad delivery (an invalid component, not a missed deadline):
 - a run of failures ending in one is no outage: no grace, no forgiven dip, the run counts
   in full;
 - a peer that has delivered before is refused at once, whatever its score, and looked at
-  again only by hardened's rationed re-probes (600 s after the bad delivery, the wait
-  growing ×8 per failure past hardened's refusal line, none beyond 4). An honest peer's
-  bad luck shows as missed deadlines; a peer that starts delivering garbage after a good
-  record (a sleeper that turned) is stopped at its first bad delivery, not its second
-  (the seed's rule, where one failure from a good score stays above the threshold).
+  again by hardened's re-probe 600 s after the bad delivery. If that fails too, the run is
+  judged by the strict rules above: hardened's quick look after a burst (60 s, while the
+  record before the run passes) and none beyond its cap. An honest peer's bad luck shows
+  as missed deadlines; a peer that starts delivering garbage after a good record (a sleeper
+  that turned) is stopped at its first bad delivery, not its second (the seed's rule, where
+  one failure from a good score stays above the threshold).
 
 Rules, in order (the first that fires decides):
 
