@@ -232,16 +232,20 @@ class HardenedPolicy:
         if wait is not None and succ > 0 and streak > s.outage_grace \
                 and self.log_odds(s_eff, (fail - streak) * w) >= -s.refuse_odds:
             wait = min(wait, s.run_probe_after_s)     # refused for a burst (an outage?): look again soon
+        return self.refused_until_reprobe(ctx, *refusal, wait)
+
+    def refused_until_reprobe(self, ctx: RequestContext, rule: str, reason: str, wait: float | None) -> Decision:
+        """A refusal on our own record (``rule``, ``reason``), unless ``wait`` seconds have passed
+        since the last outcome: then the rationed re-probe accepts. ``wait`` None: no re-probe."""
         if wait is not None and ctx.last_time is not None and ctx.now is not None:
             elapsed = ctx.now - ctx.last_time
             if elapsed >= wait:
                 return self._accept(ctx, RULE_REPROBE, f"re-probe after {elapsed:.0f} s ≥ {wait:.0f} s "
-                                                       f"(refused for: {refusal[1]})")
-        rule, reason = refusal
+                                                       f"(refused for: {reason})")
         if wait is None:
             reason += (("; no re-probe: never delivered" if ctx.last_failure_missed_deadline
                         else "; no re-probe: never delivered, failed with a bad delivery")
-                       if succ == 0 else "; no more re-probes")
+                       if ctx.successes == 0 else "; no more re-probes")
         elif ctx.last_time is not None and ctx.now is not None:
             reason += f"; re-probe in {max(0.0, wait - (ctx.now - ctx.last_time)):.0f} s"
         return self._refuse(ctx, rule, reason)

@@ -94,17 +94,9 @@ class SharedPolicy:
         if not base.accept or base.rule == RULE_REPROBE or ctx.successes == 0 \
                 or ctx.failure_streak == 0 or ctx.last_failure_missed_deadline:
             return base
-        why = f"its latest outcome was a bad delivery ({ctx.successes} ✓ / {ctx.failures} ✗)"
-        wait = own.probe_wait(ctx.successes, ctx.failures, False)
-        if wait is not None and ctx.last_time is not None and ctx.now is not None:
-            elapsed = ctx.now - ctx.last_time
-            if elapsed >= wait:
-                return self.hardened._accept(ctx, RULE_REPROBE, f"re-probe after {elapsed:.0f} s ≥ {wait:.0f} s "
-                                                                f"(refused for: {why})")
-            why += f"; re-probe in {max(0.0, wait - elapsed):.0f} s"
-        elif wait is None:
-            why += "; no more re-probes"
-        return Decision(False, RULE_EVIDENCE, why, ctx.score, ctx.threshold)
+        return own.refused_until_reprobe(
+            ctx, RULE_EVIDENCE, f"its latest outcome was a bad delivery ({ctx.successes} ✓ / {ctx.failures} ✗)",
+            own.probe_wait(ctx.successes, ctx.failures, False))
 
     def decide(self, ctx: RequestContext) -> Decision:
         base = self._judge_own(ctx)
