@@ -41,19 +41,24 @@ import math
 from dataclasses import dataclass, replace
 
 from .hardened import RULE_EVIDENCE, RULE_REPROBE, HardenedPolicy, HardenedSettings
-from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext
+from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext, Rule
 
 RULE_REPORTS = "reports"
+RULE_PAUSED = Rule.PAUSED
 
 
 @dataclass(frozen=True, slots=True)
 class SharedSettings:
     refuse_odds: float = 1.5
     vouch_odds: float = 4.0
+    pause_after: int = 2         # missed deadlines in a row (after a delivery) that pause a peer...
+    pause_s: float = 90.0        # ...for this long after the last one (0: never paused)
 
     def __post_init__(self) -> None:
         if self.refuse_odds < 0 or self.vouch_odds < 0:
             raise ValueError("shared refuse_odds and vouch_odds must not be negative")
+        if self.pause_after < 1 or self.pause_s < 0:
+            raise ValueError("shared pause_after must be at least 1 and pause_s not negative")
 
 
 class SharedPolicy:
@@ -78,13 +83,25 @@ class SharedPolicy:
             return self.strict
         return self.hardened
 
+    def pause_left(self, ctx: RequestContext) -> float:
+        """Seconds left of a pause (0: not paused). A peer that has delivered before and whose
+        latest ``pause_after`` outcomes are missed deadlines is probably down; a request from
+        it now would most likely miss its deadline too."""
+        s = self.settings
+        if ctx.successes == 0 or ctx.failure_streak < s.pause_after or not ctx.last_failure_missed_deadline \
+                or ctx.last_time is None or ctx.now is None:
+            return 0.0
+        return max(0.0, ctx.last_time + s.pause_s - ctx.now)
+
     def stable_until(self, ctx: RequestContext) -> float:
         """Reports can change the verdict at any time (a new answer, a reporter re-judged):
-        stable only while nobody we believe has reported on this peer."""
+        stable only while nobody we believe has reported on this peer; a pause ends at its end."""
         view = ctx.network
         if view is not None and not view.empty:
             return ctx.now if ctx.now is not None else -math.inf
-        return self._own(ctx).stable_until(ctx)
+        until = self._own(ctx).stable_until(ctx)
+        left = self.pause_left(ctx)
+        return min(until, ctx.now + left) if left > 0 else until
 
     def _judge_own(self, ctx: RequestContext) -> Decision:
         """Our own record, judged by the hardened rules; a peer that delivered before and whose
@@ -98,11 +115,22 @@ class SharedPolicy:
             ctx, RULE_EVIDENCE, f"its latest outcome was a bad delivery ({ctx.successes} ✓ / {ctx.failures} ✗)",
             own.probe_wait(ctx.successes, ctx.failures, False))
 
+    def _pause(self, ctx: RequestContext) -> Decision | None:
+        left = self.pause_left(ctx)
+        if left <= 0:
+            return None
+        s = self.settings
+        return Decision(False, RULE_PAUSED,
+                        f"{ctx.failure_streak} missed deadlines in a row after {ctx.successes} deliveries: "
+                        f"paused for {s.pause_s:g} s (down?), {left:.0f} s left", ctx.score, ctx.threshold)
+
     def decide(self, ctx: RequestContext) -> Decision:
         base = self._judge_own(ctx)
+        # a pause turns an acceptance into a refusal, and bars vouching; a refusal keeps its reason
+        paused = self._pause(ctx)
         view = ctx.network
         if view is None or view.empty:
-            return base
+            return paused if paused is not None and base.accept else base
         s = self.settings
         total = view.combined
         said = view.describe()
@@ -111,8 +139,10 @@ class SharedPolicy:
             return Decision(False, RULE_REPORTS,
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)
+        if paused is not None and base.accept:
+            return paused
         if not base.accept and base.rule in (RULE_EVIDENCE, RULE_TRUST) and total >= s.vouch_odds \
-                and ctx.last_failure_missed_deadline:
+                and ctx.last_failure_missed_deadline and paused is None:
             return self.hardened._accept(ctx, RULE_REPORTS,
                                          f"{said} vouch: {mine}; log-odds {total:.1f} ≥ {s.vouch_odds:g} "
                                          f"(refused on our own: {base.reason})")

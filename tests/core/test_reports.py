@@ -277,9 +277,13 @@ def good(subject, n=8):
 def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_delivery(reason, vouched):
     t = trainer(trusted_reporters=["A", "B", "C", "H"])
     t._update_reputation("M", True, "valid component delivered", 1.0)
-    for i in range(4):                                   # four failures in a row with us: hardened refuses
-        t._update_reputation("M", False, reason, 2.0 + i)
-    assert not t.policy.hardened.decide(t.request_context("code_review", "M")).accept
+    for i in range(3):                                   # three failures, one more success, one more failure:
+        t._update_reputation("M", False, reason, 2.0 + i)    # hardened refuses on the record (2 ✓ / 4 ✗)
+    t._update_reputation("M", True, "valid component delivered", 4.5)
+    t._update_reputation("M", False, reason, 5.0)
+    ctx = t.request_context("code_review", "M")
+    assert ctx.failure_streak == 1                       # one missed deadline: no pause
+    assert not t.policy.hardened.decide(ctx).accept
     for reporter in ("A", "B", "C", "H"):                # four pinned reporters saw it deliver eight of eight
         t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 6.0)
     d = t.decide("code_review", "M")
@@ -290,14 +294,55 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
         assert d.rule != "reports" or not d.accept
 
 
-def test_missed_deadlines_after_a_good_record_are_an_outage_for_shared_too():
-    # eight good deliveries, then two missed deadlines in a row: judged as an outage, as by hardened
+def test_missed_deadlines_after_a_good_record_are_an_outage_paused_for_90_s():
+    # eight good deliveries, then missed deadlines: one is bad luck (accepted); two in a row look like
+    # an outage: the peer is paused for 90 s after the last (a request now would most likely miss its
+    # deadline too), reports cannot vouch it through the pause, and it is trusted again after it
+    t = trainer(trusted_reporters=["A", "B", "C", "H"])
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    t._update_reputation("M", False, "deadline missed", 10.0)
+    t.now = 10.0
+    assert t.decide("code_review", "M").accept
+    t._update_reputation("M", False, "deadline missed", 11.0)
+    t.now = 11.0
+    assert t.policy.hardened.decide(t.request_context("code_review", "M")).accept    # hardened's outage grace
+    d = t.decide("code_review", "M")
+    assert not d.accept and d.rule == "paused"
+    assert d.reason == "2 missed deadlines in a row after 8 deliveries: paused for 90 s (down?), 90 s left"
+    for reporter in ("A", "B", "C", "H"):                # four pinned reporters saw it deliver eight of eight
+        t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 12.0)
+    t.now = 100.0
+    d = t.decide("code_review", "M")
+    assert not d.accept and d.rule == "paused" and d.reason.endswith("1 s left")
+    t.now = 101.0
+    d = t.decide("code_review", "M")
+    assert d.accept and "reports: 32 ✓ / 0 ✗ from 4 reporters" in d.reason
+
+
+def test_a_pause_ends_where_stable_until_says():
+    # the simulation keeps a refusal until ``stable_until``: never past the end of a pause
     t = trainer()
     for i in range(8):
         t._update_reputation("M", True, "valid component delivered", 1.0 + i)
     for i in range(2):
         t._update_reputation("M", False, "deadline missed", 10.0 + i)
-        assert t.decide("code_review", "M").accept
+    t.now = 30.0
+    ctx = t.request_context("code_review", "M")
+    assert ctx.network is None or ctx.network.empty
+    assert t.policy.decide(ctx).rule == "paused"
+    assert t.policy.stable_until(ctx) == 101.0
+
+
+def test_a_bad_delivery_after_a_missed_deadline_is_judged_by_the_strict_rules_not_paused():
+    t = trainer()
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    t._update_reputation("M", False, "deadline missed", 10.0)
+    t._update_reputation("M", False, "invalid component", 11.0)
+    t.now = 11.0
+    d = t.decide("code_review", "M")
+    assert not d.accept and d.rule != "paused" and "re-probe in 60 s" in d.reason    # the strict rules
 
 
 def test_a_bad_delivery_after_a_good_record_is_refused_until_the_re_probe():
