@@ -38,7 +38,7 @@ class Rule(StrEnum):
     EVIDENCE = "evidence"        # hardened: the record favours a bad collaborator
     FORGIVEN = "forgiven"        # hardened: below the threshold, but the record says good
     REPROBE = "re-probe"         # hardened: refused long enough ago to look again
-    PAUSED = "paused"            # shared: missed deadlines in a row (down?), refused for a short while
+    OUTAGE = "outage"            # shared: missed deadlines in a row (down?), refused for a short while
 
 
 RULE_TRUST = Rule.TRUST

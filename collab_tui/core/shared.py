@@ -18,19 +18,29 @@ latest outcome is a bad delivery (an invalid component, not a missed deadline):
   that turned) is stopped at its first bad delivery, not its second (the seed's rule, where
   one failure from a good score stays above the threshold).
 
+And one change for a peer whose latest outcomes are missed deadlines: after ``outage_after``
+(2) in a row from a peer that has delivered before, it is refused for ``outage_pause_s`` (90 s)
+after the last one (rule ``outage``): it is probably down, and a request from it now would
+most likely miss its deadline too. Reports say whether a peer is honest, not whether it is up,
+so no report vouches it through those seconds; after them it is judged as before (an honest
+peer's outage is forgiven by the hardened rules or vouched for by the reports).
+
 Rules, in order (the first that fires decides):
 
-1. no believed report (nobody we believe has said anything): the hardened verdict, as above;
+1. no believed report (nobody we believe has said anything): the hardened verdict, as above
+   (an acceptance becomes an ``outage`` refusal during those seconds);
 2. ``reports`` refusal — the combined log-odds (our record, the reports, and for a peer we
    never met how strangers have turned out for us) are below -``refuse_odds`` (1.5, odds
    of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
    tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
-3. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
-   ``trust``), but the combined log-odds are above ``vouch_odds`` and the peer's latest
-   failure with us was a missed deadline: accept (an honest peer's run of bad luck with us
-   is outweighed by what the others saw; a bad delivery is first-hand evidence no report
-   outweighs — sleepers that turn vouch for each other);
-4. otherwise the hardened verdict, with what the reports said appended to its reason.
+3. ``outage`` — the hardened rules accept, but the peer is in its outage seconds: refuse;
+4. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
+   ``trust``), but the combined log-odds are above ``vouch_odds``, the peer's latest
+   failure with us was a missed deadline and it is not in its outage seconds: accept (an
+   honest peer's run of bad luck with us is outweighed by what the others saw; a bad
+   delivery is first-hand evidence no report outweighs — sleepers that turn vouch for each
+   other);
+5. otherwise the hardened verdict, with what the reports said appended to its reason.
 
 Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 reporters
 (belief ≥ 0.90); ours 0 ✓ / 0 ✗; log-odds -8.1 < -1.5``.
@@ -44,21 +54,21 @@ from .hardened import RULE_EVIDENCE, RULE_REPROBE, HardenedPolicy, HardenedSetti
 from .policy import RULE_TRUST, ComplementTable, Decision, RequestContext, Rule
 
 RULE_REPORTS = "reports"
-RULE_PAUSED = Rule.PAUSED
+RULE_OUTAGE = Rule.OUTAGE
 
 
 @dataclass(frozen=True, slots=True)
 class SharedSettings:
     refuse_odds: float = 1.5
     vouch_odds: float = 4.0
-    pause_after: int = 2         # missed deadlines in a row (after a delivery) that pause a peer...
-    pause_s: float = 90.0        # ...for this long after the last one (0: never paused)
+    outage_after: int = 2        # missed deadlines in a row (after a delivery) that look like an outage...
+    outage_pause_s: float = 90.0     # ...refused for this long after the last one (0: never)
 
     def __post_init__(self) -> None:
         if self.refuse_odds < 0 or self.vouch_odds < 0:
             raise ValueError("shared refuse_odds and vouch_odds must not be negative")
-        if self.pause_after < 1 or self.pause_s < 0:
-            raise ValueError("shared pause_after must be at least 1 and pause_s not negative")
+        if self.outage_after < 1 or self.outage_pause_s < 0:
+            raise ValueError("shared outage_after must be at least 1 and outage_pause_s not negative")
 
 
 class SharedPolicy:
@@ -83,24 +93,24 @@ class SharedPolicy:
             return self.strict
         return self.hardened
 
-    def pause_left(self, ctx: RequestContext) -> float:
-        """Seconds left of a pause (0: not paused). A peer that has delivered before and whose
-        latest ``pause_after`` outcomes are missed deadlines is probably down; a request from
+    def outage_left(self, ctx: RequestContext) -> float:
+        """Seconds left of an outage refusal (0: none). A peer that has delivered before and whose
+        latest ``outage_after`` outcomes are missed deadlines is probably down; a request from
         it now would most likely miss its deadline too."""
         s = self.settings
-        if ctx.successes == 0 or ctx.failure_streak < s.pause_after or not ctx.last_failure_missed_deadline \
+        if ctx.successes == 0 or ctx.failure_streak < s.outage_after or not ctx.last_failure_missed_deadline \
                 or ctx.last_time is None or ctx.now is None:
             return 0.0
-        return max(0.0, ctx.last_time + s.pause_s - ctx.now)
+        return max(0.0, ctx.last_time + s.outage_pause_s - ctx.now)
 
     def stable_until(self, ctx: RequestContext) -> float:
         """Reports can change the verdict at any time (a new answer, a reporter re-judged):
-        stable only while nobody we believe has reported on this peer; a pause ends at its end."""
+        stable only while nobody we believe has reported on this peer; an outage refusal ends when it says."""
         view = ctx.network
         if view is not None and not view.empty:
             return ctx.now if ctx.now is not None else -math.inf
         until = self._own(ctx).stable_until(ctx)
-        left = self.pause_left(ctx)
+        left = self.outage_left(ctx)
         return min(until, ctx.now + left) if left > 0 else until
 
     def _judge_own(self, ctx: RequestContext) -> Decision:
@@ -115,22 +125,23 @@ class SharedPolicy:
             ctx, RULE_EVIDENCE, f"its latest outcome was a bad delivery ({ctx.successes} ✓ / {ctx.failures} ✗)",
             own.probe_wait(ctx.successes, ctx.failures, False))
 
-    def _pause(self, ctx: RequestContext) -> Decision | None:
-        left = self.pause_left(ctx)
+    def _outage(self, ctx: RequestContext) -> Decision | None:
+        left = self.outage_left(ctx)
         if left <= 0:
             return None
         s = self.settings
-        return Decision(False, RULE_PAUSED,
-                        f"{ctx.failure_streak} missed deadlines in a row after {ctx.successes} deliveries: "
-                        f"paused for {s.pause_s:g} s (down?), {left:.0f} s left", ctx.score, ctx.threshold)
+        return Decision(False, RULE_OUTAGE,
+                        f"{ctx.failure_streak} missed deadlines in a row after {ctx.successes} "
+                        f"{'delivery' if ctx.successes == 1 else 'deliveries'}: "
+                        f"an outage? refused for {s.outage_pause_s:g} s, {left:.0f} s left", ctx.score, ctx.threshold)
 
     def decide(self, ctx: RequestContext) -> Decision:
         base = self._judge_own(ctx)
-        # a pause turns an acceptance into a refusal, and bars vouching; a refusal keeps its reason
-        paused = self._pause(ctx)
+        # an outage turns an acceptance into a refusal, and bars vouching; a refusal keeps its reason
+        outage = self._outage(ctx)
         view = ctx.network
         if view is None or view.empty:
-            return paused if paused is not None and base.accept else base
+            return outage if outage is not None and base.accept else base
         s = self.settings
         total = view.combined
         said = view.describe()
@@ -139,10 +150,10 @@ class SharedPolicy:
             return Decision(False, RULE_REPORTS,
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)
-        if paused is not None and base.accept:
-            return paused
+        if outage is not None and base.accept:
+            return outage
         if not base.accept and base.rule in (RULE_EVIDENCE, RULE_TRUST) and total >= s.vouch_odds \
-                and ctx.last_failure_missed_deadline and paused is None:
+                and ctx.last_failure_missed_deadline and outage is None:
             return self.hardened._accept(ctx, RULE_REPORTS,
                                          f"{said} vouch: {mine}; log-odds {total:.1f} ≥ {s.vouch_odds:g} "
                                          f"(refused on our own: {base.reason})")

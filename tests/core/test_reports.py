@@ -282,7 +282,7 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
     t._update_reputation("M", True, "valid component delivered", 4.5)
     t._update_reputation("M", False, reason, 5.0)
     ctx = t.request_context("code_review", "M")
-    assert ctx.failure_streak == 1                       # one missed deadline: no pause
+    assert ctx.failure_streak == 1                       # one missed deadline: no outage refusal
     assert not t.policy.hardened.decide(ctx).accept
     for reporter in ("A", "B", "C", "H"):                # four pinned reporters saw it deliver eight of eight
         t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 6.0)
@@ -294,10 +294,10 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
         assert d.rule != "reports" or not d.accept
 
 
-def test_missed_deadlines_after_a_good_record_are_an_outage_paused_for_90_s():
+def test_two_missed_deadlines_after_a_good_record_are_an_outage_refused_for_90_s():
     # eight good deliveries, then missed deadlines: one is bad luck (accepted); two in a row look like
-    # an outage: the peer is paused for 90 s after the last (a request now would most likely miss its
-    # deadline too), reports cannot vouch it through the pause, and it is trusted again after it
+    # an outage: the peer is refused for 90 s after the last (a request now would most likely miss its
+    # deadline too), reports cannot vouch it through those 90 s, and it is trusted again after them
     t = trainer(trusted_reporters=["A", "B", "C", "H"])
     for i in range(8):
         t._update_reputation("M", True, "valid component delivered", 1.0 + i)
@@ -308,20 +308,20 @@ def test_missed_deadlines_after_a_good_record_are_an_outage_paused_for_90_s():
     t.now = 11.0
     assert t.policy.hardened.decide(t.request_context("code_review", "M")).accept    # hardened's outage grace
     d = t.decide("code_review", "M")
-    assert not d.accept and d.rule == "paused"
-    assert d.reason == "2 missed deadlines in a row after 8 deliveries: paused for 90 s (down?), 90 s left"
+    assert not d.accept and d.rule == "outage"
+    assert d.reason == "2 missed deadlines in a row after 8 deliveries: an outage? refused for 90 s, 90 s left"
     for reporter in ("A", "B", "C", "H"):                # four pinned reporters saw it deliver eight of eight
         t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 12.0)
     t.now = 100.0
     d = t.decide("code_review", "M")
-    assert not d.accept and d.rule == "paused" and d.reason.endswith("1 s left")
+    assert not d.accept and d.rule == "outage" and d.reason.endswith("1 s left")
     t.now = 101.0
     d = t.decide("code_review", "M")
     assert d.accept and "reports: 32 ✓ / 0 ✗ from 4 reporters" in d.reason
 
 
-def test_a_pause_ends_where_stable_until_says():
-    # the simulation keeps a refusal until ``stable_until``: never past the end of a pause
+def test_an_outage_refusal_ends_where_stable_until_says():
+    # the simulation keeps a refusal until ``stable_until``: never past the end of an outage refusal
     t = trainer()
     for i in range(8):
         t._update_reputation("M", True, "valid component delivered", 1.0 + i)
@@ -330,11 +330,11 @@ def test_a_pause_ends_where_stable_until_says():
     t.now = 30.0
     ctx = t.request_context("code_review", "M")
     assert ctx.network is None or ctx.network.empty
-    assert t.policy.decide(ctx).rule == "paused"
+    assert t.policy.decide(ctx).rule == "outage"
     assert t.policy.stable_until(ctx) == 101.0
 
 
-def test_a_bad_delivery_after_a_missed_deadline_is_judged_by_the_strict_rules_not_paused():
+def test_a_bad_delivery_after_a_missed_deadline_is_judged_by_the_strict_rules_not_as_an_outage():
     t = trainer()
     for i in range(8):
         t._update_reputation("M", True, "valid component delivered", 1.0 + i)
@@ -342,7 +342,7 @@ def test_a_bad_delivery_after_a_missed_deadline_is_judged_by_the_strict_rules_no
     t._update_reputation("M", False, "invalid component", 11.0)
     t.now = 11.0
     d = t.decide("code_review", "M")
-    assert not d.accept and d.rule != "paused" and "re-probe in 60 s" in d.reason    # the strict rules
+    assert not d.accept and d.rule != "outage" and "re-probe in 60 s" in d.reason    # the strict rules
 
 
 def test_a_bad_delivery_after_a_good_record_is_refused_until_the_re_probe():
