@@ -421,3 +421,26 @@ def test_a_trainer_asks_its_proven_witnesses_for_everything_they_met_since():
 def test_ask_settings_refuse_a_negative_or_non_finite_period(field, value):
     with pytest.raises(ValueError, match=f"reports: {field} must be a finite number ≥ 0"):
         rp.AskSettings(**{field: value})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("refuse_odds", -1.0, "shared refuse_odds and vouch_odds must not be negative"),
+    ("outage_after", 0, "shared outage_after must be at least 1 and outage_pause_s not negative"),
+    ("outage_pause_s", -1.0, "shared outage_after must be at least 1 and outage_pause_s not negative"),
+])
+def test_shared_settings_refuse_values_that_make_no_sense(field, value, message):
+    from collab_tui.core.shared import SharedSettings
+    with pytest.raises(ValueError, match=message):
+        SharedSettings(**{field: value})
+
+
+def test_no_outage_refusal_when_its_seconds_are_zero():
+    from collab_tui.core.shared import SharedPolicy, SharedSettings
+    t = trainer()
+    t.policy = SharedPolicy(settings=SharedSettings(outage_pause_s=0.0))
+    for i in range(8):
+        t._update_reputation("M", True, "valid component delivered", 1.0 + i)
+    for i in range(2):
+        t._update_reputation("M", False, "deadline missed", 10.0 + i)
+    t.now = 11.0
+    assert t.decide("code_review", "M").accept
