@@ -16,22 +16,25 @@ peer that succeeds 60% of the time disagree often, a little); one further off is
 as log-odds: ``PRIOR`` + the passed checks of that kind (fading by ``forget`` per new one,
 at most ``CREDIT_HIGH``) times what one passed check is worth + every caught claim, of
 either kind, which never fades. What a passed check is worth is learned from the liars
-themselves (empirical Bayes): ``ln (1 - e) / (1 - q)``, with ``q`` how often the reporters
-we caught were caught per check and ``e`` (``HONEST_CAUGHT``) how often an honest claim is.
-Blatant liars make one passed check strong evidence; stealthy ones make it weak. ``q`` is
-learned per kind of claim, never below both kinds together: liars that slander are caught on
-nearly every accusation, and praise bad peers that succeed half the time, so a passed
-accusation is worth more than a passed praise; but a kind of which no caught liar's claims
-were checked yet takes at most the default (the other kind's rate says nothing of it). And
-when liars hardly make claims of a kind at all (ballot-stuffers praise each other and accuse
-nobody), a passed claim of that kind is worth its likelihood ratio between an honest
-reporter and a liar (``ReporterModel``, fitted by EM to every reporter's catches), which is
-then large. Truthful praise earns no belief in a reporter's accusations (a slanderer praises
-its friends truly), and an accusation that keeps its victim refused is never checked — so
-accusations are believed only after accusations of this reporter passed checks. A reporter
-whose score as a collaborator is below our floor counts for nothing; a good collaborator earns
-nothing as a witness by it. Pinned reporters (``reputation.trusted_reporters``) are believed
-fully.
+themselves (empirical Bayes): ``ln (1 - e) / (1 - q)``, with ``q`` how often a liar's claim of
+that kind is caught and ``e`` (``HONEST_CAUGHT``) how often an honest claim is. Blatant liars
+make one passed check strong evidence; stealthy ones make it weak. ``q`` comes from a model of
+every reporter we judged (``ReporterModel``, fitted by EM to each one's checks and catches):
+honest reporters, caught now and then, and liars, caught far more often, each reporter counted
+as a liar as far as its catches say it is one (an honest reporter caught once in thirty checks
+hardly counts). ``q`` is per kind of claim: liars that slander are caught on nearly every
+accusation, so a passed accusation is strong evidence; liars that tell the truth 60% of the
+time are caught on most of their praise but few of their accusations (they accuse mostly bad
+peers, truly), so a passed accusation from them is weak. Before the liars' claims of a kind
+have been checked, that kind's ``q`` is the default ``Q_DEFAULT``. And when liars hardly make
+claims of a kind at all (ballot-stuffers praise each other and accuse nobody), a passed claim
+of that kind is worth its likelihood ratio between an honest reporter and a liar
+(``ReporterModel.rare_worth``), which is then large. Truthful praise earns no belief in a
+reporter's accusations (a slanderer praises its friends truly), and an accusation that keeps
+its victim refused is never checked — so accusations are believed only after accusations of
+this reporter passed checks. A reporter whose score as a collaborator is below our floor
+counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters
+(``reputation.trusted_reporters``) are believed fully.
 
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
@@ -71,7 +74,7 @@ CAUGHT_LOW = -4.0         # the most one caught claim costs
 PRIOR = -1.0              # log-odds of belief in a reporter none of whose claims of a kind were checked
 CREDIT_HIGH = 8.0         # the most passed checks are worth
 HONEST_CAUGHT = 0.02      # how often an honest reporter's claim is caught (an outage, a stale record)
-Q_DEFAULT, Q_LOW, Q_HIGH, Q_MIN_CHECKS = 0.3, 0.2, 0.9, 8   # the liars' catch rate: before data, bounds
+Q_DEFAULT, Q_LOW, Q_HIGH = 0.3, 0.2, 0.9   # a liar's claim is caught: before data, bounds
 # the two kinds of reporter, fitted (``ReporterModel``): an honest claim is caught within these bounds
 # (the guess ``HONEST_CAUGHT`` counts as this many checks), a liar's as ``Q_DEFAULT`` counts as ``Q_PSEUDO``
 HONEST_LOW, HONEST_HIGH, HONEST_PSEUDO, Q_PSEUDO = 0.005, 0.15, 10.0, 8.0
@@ -212,9 +215,6 @@ class WitnessBook:
         self._ranked_at = 0.0
         self._turn = 0
         self.strangers = [0, 0]           # first meetings that succeeded, failed
-        # per kind of claim: checks and catches of the reporters caught lying at least once
-        self._qn = [0, 0]
-        self._qk = [0, 0]
         self._model: ReporterModel | None = None   # honest reporters and liars, fitted (``population``)
         self._unfitted = 0                         # checks made (or forgotten) since
         self.set_trusted(trusted)
@@ -322,10 +322,6 @@ class WitnessBook:
             w = self.witnesses.pop(victim)
             self._count -= len(w.reports)
             self._unfitted += w.checks
-            if w.caught:
-                for kind in (GOOD, BAD):
-                    self._qn[kind] -= w.kind_checks[kind]
-                    self._qk[kind] -= w.kind_caught[kind]
             for subject in w.reports:
                 self._unindex(subject, victim)
 
@@ -363,18 +359,10 @@ class WitnessBook:
         self._unfitted += 1
         if lbf >= -NOISE:
             w.passed[kind] = w.passed[kind] * forget + 1.0
-            if w.caught:
-                self._qn[kind] += 1
             agreement = 1.0
         else:
             w.caught_cost[kind] += max(CAUGHT_LOW, lbf + NOISE)
             w.kind_caught[kind] += 1
-            if w.caught == 1:                       # a liar now: all its checks join the liars' record
-                for k in (GOOD, BAD):
-                    self._qn[k] += w.kind_checks[k]
-            else:
-                self._qn[kind] += 1
-            self._qk[kind] += 1
             agreement = 0.0
         w.agree[kind] = w.agree[kind] * forget + agreement
         w.disagree[kind] = w.disagree[kind] * forget + (1.0 - agreement)
@@ -397,19 +385,12 @@ class WitnessBook:
         return _sigmoid(PRIOR + passed + w.caught_cost[GOOD] + w.caught_cost[BAD])
 
     def liar_catch_rate(self, kind: int) -> float:
-        """How often a reporter we caught lying was caught per check of a claim of ``kind``
-        (bounded; a default before data). Both kinds together, or this kind's own rate if it is
-        higher; but never above the default while fewer than ``Q_MIN_CHECKS`` claims of this kind
-        by those liars were checked: liars caught on every praise say nothing yet of how often a
-        liar's accusation is caught (liars that tell the truth 60% of the time accuse mostly bad
-        peers, truly)."""
-        n, k = sum(self._qn), sum(self._qk)
-        q = k / n if n >= Q_MIN_CHECKS else Q_DEFAULT
-        if self._qn[kind] >= Q_MIN_CHECKS:      # liars caught more often on this kind: a pass is worth more
-            q = max(q, self._qk[kind] / self._qn[kind])
-        else:
-            q = min(q, Q_DEFAULT)
-        return max(Q_LOW, min(Q_HIGH, q))
+        """How often a liar is caught per check of a claim of ``kind``: the reporter model's rate
+        for its liars (``ReporterModel``), in which each judged reporter counts as far as its catches
+        make it a liar, so an honest reporter caught once among many passed checks hardly counts.
+        Each kind has its own rate: liars that tell the truth 60% of the time are caught on most
+        of their praise but few of their accusations, so a passed accusation is weak evidence."""
+        return self.population().caught[1][kind]
 
     def check_worth(self, kind: int) -> float:
         """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``,
@@ -589,10 +570,11 @@ class ReporterModel:
     alone; the fit then says, for each kind of claim, how often each kind of reporter is caught
     and what share of its checked claims are of that kind.
 
-    It answers one question (``rare_worth``): are claims of this kind something liars hardly make?
-    Ballot-stuffers praise each other and never accuse anyone: then an accusation that passed its
-    check is strong evidence that its reporter is honest, whatever the liars' catch rate on
-    praise says.
+    It answers two questions. How often is a liar's claim of each kind caught (``caught[1]``, the
+    ``q`` of a passed check's worth)? And (``rare_worth``) are claims of a kind something liars
+    hardly make? Ballot-stuffers praise each other and never accuse anyone: then an accusation
+    that passed its check is strong evidence that its reporter is honest, whatever the liars'
+    catch rate on praise says.
     """
 
     liars: float                                      # share of judged reporters that lie

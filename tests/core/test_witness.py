@@ -94,6 +94,12 @@ def test_truthful_praise_earns_a_slanderer_no_belief_in_its_accusations():
     assert book.weight("S", BAD) < 0.15 and book.weight("S", GOOD) < praise
 
 
+def liar_rate(caught, checks):
+    """The reporter model's catch rate for liars caught ``caught`` times in ``checks``, with nothing
+    else to go on: the default 0.3 counts as ``Q_PSEUDO`` checks."""
+    return (caught + witness.Q_PSEUDO * witness.Q_DEFAULT) / (checks + witness.Q_PSEUDO)
+
+
 def test_a_passed_check_is_worth_more_when_the_liars_we_caught_were_caught_every_time():
     record = {}
     book = WitnessBook("me", own_counts=own(record))
@@ -103,8 +109,10 @@ def test_a_passed_check_is_worth_more_when_the_liars_we_caught_were_caught_every
         record[f"s{i}"] = (2, 0)
         for r in range(3):
             book.ingest(f"liar{r}", [obs(f"s{i}", 0, 8)], float(i))
-    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)       # the bound
-    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / 0.1))
+    q = liar_rate(30, 30)
+    assert book.liar_catch_rate(BAD) == pytest.approx(q, abs=1e-3) and q > 0.85
+    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / (1 - q)), abs=1e-2)
+    assert book.liar_catch_rate(GOOD) == pytest.approx(witness.Q_DEFAULT)   # no praise of theirs checked
 
 
 def test_liars_caught_on_praise_say_nothing_yet_of_how_often_an_accusation_is_caught():
@@ -118,17 +126,17 @@ def test_liars_caught_on_praise_say_nothing_yet_of_how_often_an_accusation_is_ca
             book.ingest(f"liar{r}", [obs(f"bad{i}", 8, 0)], float(i))
             book.ingest(f"honest{r}", [obs(f"ok{i}", 2, 0)], float(i))   # honest reporters praise too
     assert book.population().rare_worth(BAD) is None     # accusations are rare for everyone here
-    assert book.liar_catch_rate(GOOD) == pytest.approx(0.9)
+    assert book.liar_catch_rate(GOOD) == pytest.approx(liar_rate(30, 30), abs=1e-3)
     assert book.liar_catch_rate(BAD) == pytest.approx(witness.Q_DEFAULT)
     assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / (1 - witness.Q_DEFAULT)))
     record["x"] = (0, 1)
     book.ingest("accuser", [obs("x", 0, 8)], 20.0)            # true, and checked at once
     assert book.weight("accuser", BAD) < witness.PROVEN
-    # once eight of those liars' accusations were checked (all caught), a pass is strong evidence
-    for i in range(8):
+    # once sixteen of those liars' accusations were checked (all caught), a pass is strong evidence
+    for i in range(16):
         record[f"good{i}"] = (2, 0)
         book.ingest("liar0", [obs(f"good{i}", 0, 8)], 30.0 + i)
-    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)
+    assert book.liar_catch_rate(BAD) == pytest.approx(liar_rate(16, 16), abs=0.01)   # the accuser: hardly a liar
     record["y"] = (0, 1)
     book.ingest("accuser2", [obs("y", 0, 8)], 40.0)
     assert book.weight("accuser2", BAD) > witness.PROVEN
@@ -144,17 +152,57 @@ def test_the_catch_rate_is_learned_per_kind_of_claim():
         for r in range(3):
             book.ingest(f"liar{r}", [obs(f"good{i}", 0, 8), obs(f"lucky{i}", 8, 0), obs(f"bad{i}", 8, 0)],
                         float(i))
-    # 30 of 60 praises caught, and every one of 30 accusations: 60 of 90 in all
-    assert book.liar_catch_rate(BAD) == pytest.approx(0.9)       # every time (bounded): a passed
-    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / 0.1))  # accusation is strong evidence
-    # caught less often on praise: a passed praise is worth what both kinds together say, never less
-    assert book.liar_catch_rate(GOOD) == pytest.approx(2 / 3)
-    assert book.check_worth(GOOD) == pytest.approx(math.log(0.98 / (1 / 3)))
+    # every one of 30 accusations caught, and 30 of 60 praises
+    q_bad, q_good = liar_rate(30, 30), liar_rate(30, 60)
+    assert book.liar_catch_rate(BAD) == pytest.approx(q_bad, abs=1e-3)     # a passed accusation is
+    assert book.check_worth(BAD) == pytest.approx(math.log(0.98 / (1 - q_bad)), abs=1e-2)  # strong
+    assert book.liar_catch_rate(GOOD) == pytest.approx(q_good, abs=1e-3)   # a passed praise, weaker
+    assert book.check_worth(GOOD) == pytest.approx(math.log(0.98 / (1 - q_good)), abs=1e-2)
     # an honest reporter's two true accusations now count for more than its two true praises
     record["x1"], record["x2"], record["y1"], record["y2"] = (0, 3), (0, 3), (3, 0), (3, 0)
     book.ingest("honest", [obs("x1", 0, 2), obs("x2", 0, 2), obs("y1", 2, 0), obs("y2", 2, 0)], 20.0)
-    assert book.weight("honest", BAD) > book.weight("honest", GOOD) > 0.5
+    assert book.weight("honest", BAD) > book.weight("honest", GOOD)
     assert book.population().rare_worth(BAD) is None       # these liars accuse: the kind says nothing
+
+
+def test_liars_truthful_60_percent_of_the_time_do_not_become_proven_accusers_by_two_true_accusations():
+    # such liars are caught on most of their praise (they praise bad peers) and few of their
+    # accusations (they accuse bad peers, truly, more often than they slander honest ones): a
+    # passed accusation is weak evidence, whatever their praise says
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(12):
+        record[f"bad{i}"], record[f"bad{i}b"], record[f"bad{i}c"], record[f"ok{i}"] = (0, 2), (0, 2), (0, 2), (2, 0)
+        for r in range(4):
+            lies = [obs(f"bad{i}", 8, 0), obs(f"bad{i}b", 0, 8), obs(f"bad{i}c", 0, 8)]   # 1 lie, 2 truths
+            if i % 4 == r:
+                lies.append(obs(f"ok{i}", 0, 8))                                           # now and then, slander
+            book.ingest(f"liar{r}", lies, float(i))
+    q_bad = book.liar_catch_rate(BAD)
+    assert q_bad < 0.3 < 0.85 < book.liar_catch_rate(GOOD)
+    record["z1"], record["z2"] = (0, 2), (0, 2)
+    book.ingest("liar9", [obs("z1", 0, 8), obs("z2", 0, 8)], 30.0)      # a fresh one, two true accusations
+    assert book.weight("liar9", BAD) < witness.PROVEN
+    assert book.weight("liar9", BAD) == pytest.approx(
+        1 / (1 + math.exp(-(witness.PRIOR + (1 + witness.FORGET) * math.log(0.98 / (1 - q_bad))))), abs=0.02)
+
+
+def test_an_honest_reporter_caught_once_does_not_make_the_liars_look_careful():
+    # the liars are caught on every accusation; an honest reporter with forty passed accusations and
+    # one caught (a stale record) is not one of them, and its passes do not dilute their rate
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    for i in range(40):
+        record[f"bad{i}"] = (0, 2)
+        book.ingest("honest", [obs(f"bad{i}", 0, 3)], float(i))
+    record["stale"] = (3, 0)
+    book.ingest("honest", [obs("stale", 0, 3)], 41.0)                   # caught once
+    for i in range(12):
+        record[f"good{i}"] = (2, 0)
+        for r in range(2):
+            book.ingest(f"liar{r}", [obs(f"good{i}", 0, 8)], 50.0 + i)
+    assert book.liar_catch_rate(BAD) == pytest.approx(liar_rate(24, 24), abs=0.02)
+    assert book.liar_catch_rate(BAD) > 0.75
 
 
 def test_the_reporter_model_tells_liars_from_honest_reporters_by_their_catches():
