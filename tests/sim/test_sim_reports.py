@@ -11,11 +11,14 @@ TINY = dict(n=20, malicious=0.7, warmup_per_pair=6, measure_per_pair=4, contacts
 
 
 def test_a_newcomer_with_a_pinned_reporter_suffers_fewer_failures_than_alone_with_hardened():
+    # six honest peers met six times: one refusal is 3% of the honest requests, and single seeds
+    # range from 0% to ~20% refused; the mean of five seeds is the measure
     sc = Scenario(attack="always-fail", newcomer=True, newcomer_meetings=6, **TINY)
-    alone = run(sc, "hardened", 3)
-    pinned = run(Scenario(attack="always-fail", newcomer=True, newcomer_meetings=6, pinned=True, **TINY), "shared", 3)
-    assert pinned["failed_per_accepted"] < alone["failed_per_accepted"]
-    assert pinned["honest_refused"] <= 0.1
+    alone = [run(sc, "hardened", seed) for seed in range(1, 6)]
+    sc_pinned = Scenario(attack="always-fail", newcomer=True, newcomer_meetings=6, pinned=True, **TINY)
+    pinned = [run(sc_pinned, "shared", seed) for seed in range(1, 6)]
+    assert sum(m["failed_per_accepted"] for m in pinned) < sum(m["failed_per_accepted"] for m in alone)
+    assert sum(m["honest_refused"] for m in pinned) / len(pinned) <= 0.1
 
 
 @pytest.mark.parametrize("liars", LIARS)
