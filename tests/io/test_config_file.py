@@ -52,7 +52,7 @@ def test_defaults_match_the_documented_values():
     c = TrainerConfig()
     assert c.trainer.specialization == "general" and c.trainer.capabilities == ()
     assert c.hub.url == "ws://127.0.0.1:6000/" and c.hub.token_env == "COLLAB_HUB_TOKEN" and c.hub.token_file == ""
-    assert (c.reputation.trust_threshold, c.reputation.alpha, c.reputation.policy) == (0.5, 0.3, "seed")
+    assert (c.reputation.trust_threshold, c.reputation.alpha, c.reputation.policy) == (0.5, 0.3, "shared")
     assert (c.reputation.max_active_sessions, c.reputation.history_size) == (3, 50)
     assert c.decisions.hold_s == 0.0
     assert c.complements == {} and c.keys == {}
