@@ -2,7 +2,7 @@
 
     python tools/screenshots.py                 # docs/images/console-160x48.svg and -80x24.svg
     python tools/screenshots.py --seconds 40    # let the demo run longer first
-    python tools/screenshots.py --policy seed   # your trainer on the seed engine (the default one)
+    python tools/screenshots.py --policy seed   # your trainer on the seed engine instead of the default
 
 Each size runs its own demo (embedded hub, the six simulated peers, the autopilot) for
 ``--seconds``, then saves what the console shows as SVG (Textual's own screenshot).
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from collab_tui.demo import Demo
-from collab_tui.io.config import TrainerConfig
+from collab_tui.io.config import ReputationSettings, TrainerConfig
 from collab_tui.ui.app import CollabApp
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -42,8 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="demo time before each shot (default 30)")
     parser.add_argument("--seed", type=int, default=2, help="the bots' random seed (default 2)")
-    parser.add_argument("--policy", default="shared",
-                        help="your trainer's engine (default shared: the screenshot shows what the network says)")
+    parser.add_argument("--policy", default=ReputationSettings().policy,
+                        help="your trainer's engine (default: a fresh config's, %(default)s)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for size in [(160, 48), (80, 24)]:
