@@ -303,6 +303,9 @@ async def test_160_columns_show_every_key_and_the_full_status(make_app, clock):
         shown = {e.binding_id for e in app.main.key_bar.fitted(app.main.key_bar.size.width)}
         assert shown == {e.binding_id for e in app.main.key_bar.entries}
         assert "hub ws://127.0.0.1:9/" in app.main.status_line.render_status().plain
+        # which engine decides, beside the threshold it decides against
+        assert app.main.reputation.border_subtitle.endswith(
+            f"peers · threshold 0.50 · engine {app.runner.trainer.policy.name}")
 
 
 async def test_forms_scroll_and_keep_their_buttons_visible_at_80x24(make_app, clock):
