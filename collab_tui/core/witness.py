@@ -132,9 +132,6 @@ class Witness:
         """Share of its checked claims of this kind that passed (1 pseudo-check each way)."""
         return (self.agree[kind] + 1.0) / (self.agree[kind] + self.disagree[kind] + 2.0)
 
-    def evaluated(self, kind: int) -> float:
-        return self.agree[kind] + self.disagree[kind]
-
 
 @dataclass(frozen=True, slots=True)
 class ReporterRow:
@@ -419,15 +416,6 @@ class WitnessBook:
         good = max(STRANGER_GOOD_LOW, min(0.5, (p - bad) / (GOOD_RATE - bad)))
         return math.log(good / (1.0 - good))
 
-    def witness_score(self, reporter: str) -> float:
-        """How much we believe ``reporter`` overall (for choosing whom to ask)."""
-        w = self.witnesses.get(reporter)
-        if w is None:
-            return 1.0 if reporter in self.trusted else 0.0
-        if w.pinned:
-            return 2.0
-        return 0.5 * (self._weight(w, GOOD) + self._weight(w, BAD))
-
     def is_proven(self, reporter: str) -> bool:
         """Pinned, or believed at least ``PROVEN`` in one kind of claim (as of the last ranking)?"""
         return reporter in self.trusted or reporter in self._proven
@@ -555,11 +543,6 @@ class WitnessBook:
         self._proven = proven
         self._ranked_at = now
         return self._ranked
-
-    def rows(self) -> list[tuple[str, float, float, float, float, bool]]:
-        """Every reporter: (id, good-bin accuracy, bad-bin accuracy, evaluated, reports kept, pinned)."""
-        return [(w.reporter, w.accuracy(GOOD), w.accuracy(BAD), w.evaluated(GOOD) + w.evaluated(BAD),
-                 float(len(w.reports)), w.pinned) for w in self.witnesses.values()]
 
 
 @dataclass(frozen=True, slots=True)
