@@ -116,9 +116,8 @@ class MainScreen(Screen[None]):
         t = self.runner.trainer
         self.requests.set_subtitle(f"{self.requests.row_count} shown · "
                                    f"{len(t.incoming)} received · {len(t.outgoing)} sent")
-        engine = getattr(t.policy, "name", "")      # which engine decides (reputation.policy / --policy)
         self.reputation.set_subtitle(f"{self.reputation.row_count} peers · threshold {t.trust_threshold:.2f}"
-                                     + (f" · engine {engine}" if engine else ""))
+                                     f" · engine {t.policy.name}")   # which engine decides (--policy)
         self.components.set_subtitle(f"{self.components.row_count} shown")
 
     # ---- the feed -----------------------------------------------------------
