@@ -19,7 +19,7 @@ from .io.config import (
 )
 from .io.logs import configure_logging
 from .io.paths import check_file_path
-from .launch import apply_flags, build_trainer, headless_main, leave_after_tui, log_to_file, report_save_error
+from .launch import apply_flags, build_trainer, headless_main, log_to_file, report_save_error
 
 
 def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -82,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level, stream=sys.stderr)
     if args.demo:
         from .demo import main as demo_main
-        code = demo_main(args)
-        return code if args.headless else leave_after_tui(code)
+        return demo_main(args)
     if not args.ai_id:
         parser.error("give this trainer's id (e.g. collab-tui AI_Node_1 networking TOKEN), or use --demo")
     config_path = args.config or default_config_path()
@@ -128,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme, problems=setup.problems)
     if setup.runner.status.state == "refused":
         print(f"collab-tui: {setup.runner.status.describe(setup.runner.now())} (log: {log_file})", file=sys.stderr)
-        return leave_after_tui(report_save_error(setup, 1))
-    return leave_after_tui(report_save_error(setup, 0))
+        return report_save_error(setup, 1)
+    return report_save_error(setup, 0)
 
 
 if __name__ == "__main__":

@@ -95,8 +95,9 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
                   flush=True)
             return await run_headless(setup, stop, HeadlessPrinter())
         from .ui.app import CollabApp, exiting_soon
+        from .io.exit_watchdog import EXIT_WATCHDOG_S
         app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme,
-                        problems=setup.problems, handle_signals=True)
+                        problems=setup.problems, handle_signals=True, exit_watchdog_s=EXIT_WATCHDOG_S)
         await app.run_async()
         exiting_soon()
         return 0

@@ -10,11 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
-import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -219,33 +216,3 @@ def log_to_file(path: Path, level: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(level, path=path)
     return path
-
-
-#: how long the last threads get to end on their own after the console has quit
-STUCK_THREADS_S = 2.0
-
-
-def leave_after_tui(code: int, wait_s: float = STUCK_THREADS_S) -> int:
-    """The console has quit and our state is saved: ``code`` is what the process exits with.
-
-    When the terminal goes away while the console is shutting down (the window closed, or
-    the tmux server killed, a moment after ``q``), the UI library's terminal input and output
-    threads can outlive the app; they are not daemons, so the interpreter would wait for them
-    at exit, forever, deaf to SIGTERM (seen about once in ten such races). Give them
-    ``wait_s`` to end; if any thread is still alive then, flush what we wrote and end the
-    process here with ``code``.
-    """
-    main = threading.main_thread()
-    deadline = time.monotonic() + wait_s
-    for thread in threading.enumerate():
-        if thread is not main and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() and t is not main and not t.daemon for t in threading.enumerate()):
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass              # the terminal is gone: nothing more can be said there
-        os._exit(code)
-    return code
