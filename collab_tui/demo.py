@@ -22,6 +22,7 @@ from collab_hub.server import start_hub
 from .bots import FEATURES, BotSpec, BotSwarm
 from .launch import HeadlessPrinter, Setup, apply_flags, build_trainer, install_signals, log_to_file, run_headless
 from .io.config import TrainerConfig, load_config
+from .io.exit_watchdog import EXIT_WATCHDOG_S
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,6 @@ async def _run(args: argparse.Namespace, config: TrainerConfig, config_path: Pat
                   flush=True)
             return await run_headless(setup, stop, HeadlessPrinter())
         from .ui.app import CollabApp, exiting_soon
-        from .io.exit_watchdog import EXIT_WATCHDOG_S
         app = CollabApp(setup.runner, config=config, config_path=config_path, theme=args.theme,
                         problems=setup.problems, handle_signals=True, exit_watchdog_s=EXIT_WATCHDOG_S)
         await app.run_async()

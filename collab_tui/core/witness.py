@@ -392,9 +392,8 @@ class WitnessBook:
     def check_worth(self, kind: int) -> float:
         """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``,
         or more when liars rarely make claims of this kind (``ReporterModel.rare_worth``)."""
-        model = self.population()
-        worth = math.log((1.0 - HONEST_CAUGHT) / (1.0 - model.caught[1][kind]))   # q: liar_catch_rate
-        rare = model.rare_worth(kind)
+        worth = math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate(kind)))
+        rare = self.population().rare_worth(kind)
         return worth if rare is None else max(worth, rare)
 
     def population(self) -> ReporterModel:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from ..core import events as ev
 from ..io.config import TrainerConfig
 from ..io.config_file import ConfigFile
+from ..io.exit_watchdog import EXIT_WATCHDOG_S, arm_exit_watchdog
 from . import keys
 from .main_screen import MainScreen
 from .messages import SettingsChanged
@@ -52,7 +53,7 @@ class CollabApp(App[None]):
         #: SIGINT then quit cleanly. Off under ``run_test``, where the test owns the loop.
         self.handle_signals = handle_signals
         #: the process's own console (not a test's): once the runner has stopped, the process ends within
-        #: this many seconds even if the terminal vanished mid-shutdown (``launch.arm_exit_watchdog``)
+        #: this many seconds even if the terminal vanished mid-shutdown (``io.exit_watchdog``)
         self.exit_watchdog_s = exit_watchdog_s
         self._signals_installed: list[int] = []
         #: The signal that ended the app, if one did (for the exit message).
@@ -166,7 +167,6 @@ class CollabApp(App[None]):
         except Exception:  # never lose the exit over a failing shutdown; the log says why
             log.exception("stopping the trainer runner failed")
         if self.exit_watchdog_s is not None:
-            from ..io.exit_watchdog import arm_exit_watchdog
             status = getattr(self.runner, "status", None)
             arm_exit_watchdog(self.exit_watchdog_s,
                               lambda: 1 if getattr(status, "state", None) == "refused" else 0)
@@ -268,7 +268,6 @@ class CollabApp(App[None]):
 def run_tui(runner: Any, config: TrainerConfig | None = None, config_path: str | Path | None = None,
             theme: str | None = None, problems: Iterable[str] = ()) -> None:
     """Run the TUI until the operator quits (the runner is stopped and its state saved)."""
-    from ..io.exit_watchdog import EXIT_WATCHDOG_S
     CollabApp(runner, config=config, config_path=config_path, theme=theme, problems=problems,
               handle_signals=True, exit_watchdog_s=EXIT_WATCHDOG_S).run()
     exiting_soon()
