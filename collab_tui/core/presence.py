@@ -9,6 +9,12 @@ from __future__ import annotations
 from . import wire
 from .events import HubError, Joined, Output, PeerChanged, Send
 
+#: Offline peers we never dealt with (no outcome, no score) that ``known_ai_info`` keeps, the
+#: most recently seen; older ones are forgotten. An id that joins and leaves costs nothing else,
+#: so without a bound a peer cycling through fresh ids (a whitewasher) would grow every
+#: trainer's memory, and the operator's table, by one row per id, for ever.
+MAX_OFFLINE_STRANGERS = 512
+
 
 class PresenceSide:
     """The connection's own frames."""
@@ -46,7 +52,7 @@ class PresenceSide:
             parsed = wire.parse_peer(entry)
             if parsed:
                 ai_id, info = parsed
-                self.known_ai_info[ai_id] = info
+                self._seen(ai_id, info)
                 self.online.add(ai_id)
                 out.append(PeerChanged(ai_id, info, True))
         self._sync_pending = message.payload.get("more") is True
@@ -54,6 +60,7 @@ class PresenceSide:
             return out
         self.joined = True
         active_all, self._sync_active = list(dict.fromkeys(self._sync_active)), []
+        self._forget_offline_strangers()
         return [Joined(active_all), *out]
 
     def _handle_peer_joined(self, message: wire.NetworkMessage) -> list[Output]:
@@ -61,7 +68,7 @@ class PresenceSide:
         if not parsed:
             raise wire.FrameError("PEER_JOINED without ai_id and specialization")
         ai_id, info = parsed
-        self.known_ai_info[ai_id] = info
+        self._seen(ai_id, info)
         self.online.add(ai_id)
         return [PeerChanged(ai_id, info, True)]
 
@@ -70,7 +77,28 @@ class PresenceSide:
         if not isinstance(ai_id, str):
             raise wire.FrameError("PEER_LEFT without ai_id")
         self.online.discard(ai_id)
-        return [PeerChanged(ai_id, self.known_ai_info.get(ai_id), False)]
+        info = self.known_ai_info.get(ai_id)
+        if info is not None:
+            self._seen(ai_id, info)
+            self._forget_offline_strangers()
+        return [PeerChanged(ai_id, info, False)]
+
+    def _seen(self, ai_id: str, info: dict) -> None:
+        """Note a peer's announcement; ``known_ai_info`` is kept least recently seen first."""
+        self.known_ai_info.pop(ai_id, None)
+        self.known_ai_info[ai_id] = info
+
+    def _forget_offline_strangers(self) -> None:
+        """Keep at most ``MAX_OFFLINE_STRANGERS`` offline peers we never dealt with, the most
+        recently seen. A peer with a record (an outcome, a score) stays: that is evidence, and
+        the state file keeps it anyway."""
+        known = self.known_ai_info
+        if len(known) <= MAX_OFFLINE_STRANGERS:
+            return
+        records, scores, online = self.book.records, self.book.scores, self.online
+        strangers = [p for p in known if p not in online and p not in records and p not in scores]
+        for peer in strangers[:max(0, len(strangers) - MAX_OFFLINE_STRANGERS)]:
+            del known[peer]
 
     def _handle_error(self, message: wire.NetworkMessage) -> list[Output]:
         code = message.payload.get("code")
