@@ -167,9 +167,13 @@ class CollabApp(App[None]):
         except Exception:  # never lose the exit over a failing shutdown; the log says why
             log.exception("stopping the trainer runner failed")
         if self.exit_watchdog_s is not None:
-            status = getattr(self.runner, "status", None)
-            arm_exit_watchdog(self.exit_watchdog_s,
-                              lambda: 1 if getattr(status, "state", None) == "refused" else 0)
+            arm_exit_watchdog(self.exit_watchdog_s, self.exit_code)
+
+    def exit_code(self) -> int:
+        """The process's exit status once the runner has stopped, as ``collab-tui`` returns it:
+        1 when the hub refused us or the state could not be saved, else 0 (the exit watchdog's)."""
+        refused = getattr(getattr(self.runner, "status", None), "state", None) == "refused"
+        return 1 if refused or getattr(self.runner, "save_error", None) else 0
 
     # ---- keys ------------------------------------------------------------------
     def binding_ids(self) -> set[str]:

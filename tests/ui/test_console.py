@@ -450,3 +450,28 @@ async def test_help_on_a_narrow_terminal_puts_ids_in_the_description(make_app, c
         await pilot.pause()
         # at 80 columns the id follows the description (no id column for it to wrap under)
         assert "id=accept" in app.export_screenshot()
+
+
+async def test_the_exit_status_says_when_the_state_was_not_saved_or_the_hub_refused_us(make_app, tmp_path):
+    """What the exit watchdog ends the process with, if the shutdown hangs: the same status
+    ``collab-tui`` returns after a normal exit (1 for a refusal or a failed save, else 0).
+    The save fails for real here: the state file's folder is a file."""
+    from dataclasses import replace
+
+    from collab_tui.io.connection import REFUSED
+    from collab_tui.io.state import StateSaver, StateStore
+
+    from .scenario import FixedClock, make_runner
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state's folder should be")
+    runner = make_runner(FixedClock(), state_saver=StateSaver(StateStore(blocker / "state.toml")))
+    app = make_app(runner)
+    async with app.run_test(size=(100, 30)):
+        assert app.exit_code() == 0
+    assert runner.save_error and "the previous state file is kept" in runner.save_error
+    assert app.exit_code() == 1
+    runner.save_error = None
+    assert app.exit_code() == 0
+    runner.link.status = replace(runner.link.status, state=REFUSED, detail="close 4401")
+    assert app.exit_code() == 1
