@@ -154,13 +154,11 @@ def headless_lines(events: list[ev.Event]) -> list[str]:
 
 def headless_summary(trainer: NetworkedKernelTrainer) -> list[str]:
     """What a headless run did, printed once at exit."""
-    incoming = list(trainer.incoming.values())
-    accepted = sum(1 for r in incoming if r.verdict.accept)
-    components = list(trainer.shared_knowledge["benchmarks"].values())
-    failed = sum(1 for c in components if c["validation"] == "failed")
-    lines = [f"summary: {len(incoming)} request(s) received (✓ {accepted} ✗ {len(incoming) - accepted}), "
-             f"{len(trainer.outgoing)} sent, {len(components)} component(s) received "
-             f"({len(components) - failed} passed, {failed} failed)"]
+    received, accepted = trainer.requests_received, trainer.requests_accepted
+    components, failed = trainer.components.totals()
+    lines = [f"summary: {received} request(s) received (✓ {accepted} ✗ {received - accepted}), "
+             f"{trainer.requests_sent} sent, {components} component(s) received "
+             f"({components - failed} passed, {failed} failed)"]
     book = trainer.book
     peers = sorted(book.known(), key=lambda p: -book.score(p))
     if peers:

@@ -37,6 +37,8 @@ class ComponentStore:
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.bytes = 0
+        self.evicted = 0            # components dropped by the budgets so far...
+        self.evicted_failed = 0     # ...of which had failed validation (for ``totals``)
 
     def __contains__(self, key: str) -> bool:
         return key in self.items
@@ -74,7 +76,15 @@ class ComponentStore:
                 break
             if items[key]["validation"] == "validating":
                 continue
-            self.bytes -= _content_size(items.pop(key))
+            record = items.pop(key)
+            self.bytes -= _content_size(record)
+            self.evicted += 1
+            self.evicted_failed += record["validation"] == "failed"
+
+    def totals(self) -> tuple[int, int]:
+        """(components received since start, of which failed validation), the evicted ones included."""
+        failed = sum(1 for r in self.items.values() if r["validation"] == "failed")
+        return self.evicted + len(self.items), self.evicted_failed + failed
 
 
 def _content_size(record: dict[str, Any]) -> int:

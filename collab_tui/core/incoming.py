@@ -42,7 +42,9 @@ class IncomingSide:
             received_at=self.now if received_at is None else received_at, initiator_specialization=info.get("specialization") if info else None,
             decision=decision, verdict=decision)
         self.incoming[key] = record
-        prune_finished(self.incoming, lambda r: r.status != HELD)
+        for dropped in prune_finished(self.incoming, lambda r: r.status != HELD):
+            self._forgotten_received += 1
+            self._forgotten_accepted += dropped.verdict.accept
         if self.hold_s > 0:
             record.status = HELD
             record.hold_until = held_until(record.received_at, self.hold_s, record.deadline_at)

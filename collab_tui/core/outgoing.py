@@ -33,7 +33,7 @@ class OutgoingSide:
         request_id = wire.new_id()
         record = OutgoingRequest(request_id, collaboration_type, feature, float(deadline_s), now, recipient)
         self.outgoing[request_id] = record
-        prune_finished(self.outgoing, lambda r: now >= r.deadline_at)
+        self._forgotten_sent += len(prune_finished(self.outgoing, lambda r: now >= r.deadline_at))
         msg = wire.make_message(wire.COLLABORATION_REQUEST, self.ai_id, {
             "request_id": request_id, "collaboration_type": collaboration_type,
             "feature": feature, "deadline_s": float(deadline_s)}, now, recipient_id=recipient)

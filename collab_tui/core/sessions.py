@@ -164,19 +164,19 @@ class CommandError(ValueError):
     """An operator command that cannot be carried out; the message says why."""
 
 
-def prune_finished(records: OrderedDict, finished: Callable[[Any], bool]) -> None:
-    """Drop the oldest finished records beyond ``MAX_FINISHED_RECORDS`` (unfinished ones are kept)."""
+def prune_finished(records: OrderedDict, finished: Callable[[Any], bool]) -> list[Any]:
+    """Drop the oldest finished records beyond ``MAX_FINISHED_RECORDS`` (unfinished ones are
+    kept); return the dropped ones (their counts go on in the trainer's totals)."""
     excess = len(records) - MAX_FINISHED_RECORDS
     if excess <= 0:
-        return
+        return []
     doomed = []
     for key, record in records.items():
         if finished(record):
             doomed.append(key)
             if len(doomed) >= excess:
                 break
-    for key in doomed:
-        del records[key]
+    return [records.pop(key) for key in doomed]
 
 
 class SessionTable(OrderedDict):

@@ -88,6 +88,11 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         self._held_accepts: set[str] = set()
         self.incoming: OrderedDict[str, IncomingRequest] = OrderedDict()
         self.outgoing: OrderedDict[str, OutgoingRequest] = OrderedDict()
+        # Finished requests beyond the newest ``MAX_FINISHED_RECORDS`` are forgotten; their
+        # counts go on in the totals (``requests_received`` and the rest).
+        self._forgotten_received = 0
+        self._forgotten_accepted = 0
+        self._forgotten_sent = 0
         self.components = ComponentStore()
         # The seed's name for the stored components: the store's own dict.
         self.shared_knowledge: dict[str, Any] = {"benchmarks": self.components.items}
@@ -109,6 +114,23 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         self.share_reports = share_reports
         self._query_prefix = ""          # set at the first query (ids: prefix + a counter)
         self._query_seq = 0
+
+    # ------------------------------------------------------------------
+    # Totals since start (the records themselves are bounded)
+    @property
+    def requests_received(self) -> int:
+        """Requests received since start, the forgotten ones included (``incoming`` keeps the newest)."""
+        return self._forgotten_received + len(self.incoming)
+
+    @property
+    def requests_accepted(self) -> int:
+        """Of ``requests_received``, those whose verdict (now, or when forgotten) is accept."""
+        return self._forgotten_accepted + sum(1 for r in self.incoming.values() if r.verdict.accept)
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests we sent since start, the forgotten ones included."""
+        return self._forgotten_sent + len(self.outgoing)
 
     # ------------------------------------------------------------------
     # Settings the operator edits live

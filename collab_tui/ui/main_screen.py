@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
     def _update_subtitles(self) -> None:
         t = self.runner.trainer
         self.requests.set_subtitle(f"{self.requests.row_count} shown · "
-                                   f"{len(t.incoming)} received · {len(t.outgoing)} sent")
+                                   f"{t.requests_received} received · {t.requests_sent} sent")
         self.reputation.set_subtitle(f"{self.reputation.row_count} peers · threshold {t.trust_threshold:.2f}"
                                      f" · engine {t.policy.name}")   # which engine decides (--policy)
         self.components.set_subtitle(f"{self.components.row_count} shown")

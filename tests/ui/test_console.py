@@ -475,3 +475,24 @@ async def test_the_exit_status_says_when_the_state_was_not_saved_or_the_hub_refu
     assert app.exit_code() == 0
     runner.link.status = replace(runner.link.status, state=REFUSED, detail="close 4401")
     assert app.exit_code() == 1
+
+
+async def test_counts_are_totals_since_start_not_the_records_kept(make_app, clock, monkeypatch):
+    """Finished requests beyond the newest ``MAX_FINISHED_RECORDS`` are forgotten; the status
+    line and the Requests panel still count every one (they froze at the bound before)."""
+    from collab_tui.core import sessions
+
+    from .scenario import join
+
+    monkeypatch.setattr(sessions, "MAX_FINISHED_RECORDS", 5)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock, populated=False)
+        join(app.runner)
+        for i in range(9):
+            request_from(app.runner, "AI_Node_2", f"req-{i}")
+        trainer = app.runner.trainer
+        await settle(pilot, lambda: "9 received" in str(app.main.requests.border_subtitle))
+        assert len(trainer.incoming) == 5
+        line2 = app.main.status_line.render_status().plain.splitlines()[1]
+        assert f"in 9 (✓ {trainer.requests_accepted} ✗ {9 - trainer.requests_accepted})" in line2

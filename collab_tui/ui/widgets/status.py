@@ -109,22 +109,21 @@ class StatusLine(Static):
         line2.append(f"{t.reputation_alpha:.2f}", "bold")
         line2.append(f"{gap}hold ", p.muted)
         line2.append(f"{t.hold_s:g} s", "bold")
-        incoming = list(t.incoming.values())
-        accepted = sum(1 for r in incoming if r.verdict.accept)
-        held = sum(1 for r in incoming if r.status == HELD)
+        received, accepted, sent = t.requests_received, t.requests_accepted, t.requests_sent
+        held = sum(1 for r in t.incoming.values() if r.status == HELD)
         running = sum(1 for s in t.collaboration_sessions.values() if s.status in (ACTIVE, VALIDATING))
         in_use = t.active_session_count()
         line2.append(sep, p.muted)
         if compact:
-            line2.append(f"in {len(incoming)} ✓{accepted} ✗{len(incoming) - accepted}"
+            line2.append(f"in {received} ✓{accepted} ✗{received - accepted}"
                          + (f" ⏳{held}" if held else "")
-                         + f" · out {len(t.outgoing)} · run {running} · cap {in_use}/{t.max_active_sessions}")
+                         + f" · out {sent} · run {running} · cap {in_use}/{t.max_active_sessions}")
         else:
-            line2.append(f"in {len(incoming)} (✓ {accepted} ✗ {len(incoming) - accepted}"
+            line2.append(f"in {received} (✓ {accepted} ✗ {received - accepted}"
                          + (f", {held} held" if held else "") + ")")
-            line2.append(f" · out {len(t.outgoing)} · sessions {running} running"
+            line2.append(f" · out {sent} · sessions {running} running"
                          f" · capacity {in_use} of {t.max_active_sessions}"
-                         f" · components {len(t.shared_knowledge['benchmarks'])}")
+                         f" · components {t.components.totals()[0]}")
         if self.paused_new is not None:
             line2.append(sep, p.muted)
             line2.append(f"⏸ paused · {self.paused_new} new", f"bold reverse {p.warning}")
