@@ -496,3 +496,27 @@ async def test_counts_are_totals_since_start_not_the_records_kept(make_app, cloc
         assert len(trainer.incoming) == 5
         line2 = app.main.status_line.render_status().plain.splitlines()[1]
         assert f"in 9 (✓ {trainer.requests_accepted} ✗ {9 - trainer.requests_accepted})" in line2
+
+
+async def test_the_feed_never_waits_on_a_textual_one_shot_timer(make_app, clock, monkeypatch):
+    """Textual skips a one-shot ``set_timer`` whose task starts later than its delay: it never
+    fires. A stall of a few ms did that to the feed's 1 ms slice timer after about 20 minutes of
+    the demo, and every table froze for good. Here every one-shot timer of the screen is lost
+    (started paused, never resumed): the feed must go on drawing all the same."""
+    from .scenario import join
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock, populated=False)
+        screen = app.main
+        real = screen.set_timer
+
+        def lost(delay, callback=None, *, name=None, pause=False):
+            return real(delay, callback, name=name, pause=True)
+
+        monkeypatch.setattr(screen, "set_timer", lost)
+        join(app.runner)
+        for i in range(3):
+            request_from(app.runner, "AI_Node_2", f"req-{i}")
+            await settle(pilot, lambda: f"{i + 1} received" in str(screen.requests.border_subtitle))
+        assert screen.requests.row_count == 3
