@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input
 
 from ..core import events as ev
@@ -21,6 +20,7 @@ from ..core.text import peer_text
 from ..core.trainer import CommandError
 from . import keys
 from .details_text import component_details, delivery_label, mark_consequence, peer_details, request_details
+from .later import Later
 from .messages import FeedQueued, SettingsChanged
 from .redraw import FeedRedraw
 from .screens.choice import ConfirmScreen, DeliveryPicker
@@ -56,7 +56,7 @@ class MainScreen(Screen[None]):
                                after_batch=self._after_batch)
         self._active: FeedTable = self.requests
         self.filter_text = ""
-        self._filter_timer: Timer | None = None
+        self._filter_timer: Later | None = None
         self._filter_typed = ""
         self.key_bar = KeyBar(id="keys")
         self.setting_toast = SettingToast(id="setting-toast")
@@ -408,7 +408,7 @@ class MainScreen(Screen[None]):
         self._filter_typed = event.value.strip()
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DEBOUNCE_S, self.apply_filter, name="filter")
+        self._filter_timer = Later(self, FILTER_DEBOUNCE_S, self.apply_filter)
 
     def apply_filter(self) -> None:
         """Filter every table by what was typed: a narrower filter only looks at the rows

@@ -8,7 +8,6 @@ feed is paused, events keep being coalesced and the new rows are counted.
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Callable
 
@@ -16,6 +15,7 @@ from ..core import events as ev
 from ..core.text import peer_text
 from ..io.runner import ConnectionChanged
 from .feed import Dirty
+from .later import Later
 from .messages import FeedQueued
 from .widgets.cells import shared
 from .widgets.components import ComponentsTable
@@ -58,15 +58,15 @@ class FeedRedraw:
         #: Rows (requests and components) created while paused: "⏸ paused · N new".
         self.paused_rows: set[str] = set()
         self.events_applied = 0
-        self._flush_timer: _Later | None = None
-        self._slice_timer: _Later | None = None
+        self._flush_timer: Later | None = None
+        self._slice_timer: Later | None = None
         self._batch: _Batch | None = None
         self._flush_requested = False
         self._interval = FLUSH_INTERVAL
         self._render_cost_seen = 0.0
         self._last_flush = 0.0
         self._last_event = 0.0
-        self._quiet_timer: _Later | None = None
+        self._quiet_timer: Later | None = None
 
     @property
     def tables(self) -> tuple[FeedTable, FeedTable, FeedTable]:
@@ -89,14 +89,14 @@ class FeedRedraw:
         self._flush_requested = False
         self._schedule_flush()
         if self._quiet_timer is None:
-            self._quiet_timer = _Later(self.host, QUIET_S, self._on_quiet)
+            self._quiet_timer = Later(self.host, QUIET_S, self._on_quiet)
 
     def _on_quiet(self) -> None:
         """No events for QUIET_S: draw now rather than at the end of the interval."""
         self._quiet_timer = None
         quiet = time.monotonic() - self._last_event
         if quiet < QUIET_S:
-            self._quiet_timer = _Later(self.host, QUIET_S - quiet, self._on_quiet)
+            self._quiet_timer = Later(self.host, QUIET_S - quiet, self._on_quiet)
             return
         if self._flush_timer is not None and self._batch is None:
             self._flush_timer.stop()
@@ -105,7 +105,7 @@ class FeedRedraw:
     def _schedule_flush(self) -> None:
         if self._flush_timer is None and self._batch is None:
             delay = max(0.005, self._last_flush + self._interval - time.monotonic())
-            self._flush_timer = _Later(self.host, delay, self.flush)
+            self._flush_timer = Later(self.host, delay, self.flush)
 
     @property
     def busy(self) -> bool:
@@ -147,7 +147,7 @@ class FeedRedraw:
         for work in batch.work:
             if not work.build(batch.now, deadline):
                 batch.cost += time.perf_counter() - start
-                self._slice_timer = _Later(self.host, 0.001, self._run_batch)
+                self._slice_timer = Later(self.host, 0.001, self._run_batch)
                 return
         # Each table takes its rows in a slice of its own (a thousand new request rows
         # are the longest step of a batch), so a key press waits behind one at most.
@@ -157,7 +157,7 @@ class FeedRedraw:
                 work.table.apply(rows)
                 if any(w.rows for w in batch.work):
                     batch.cost += time.perf_counter() - start
-                    self._slice_timer = _Later(self.host, 0.001, self._run_batch)
+                    self._slice_timer = Later(self.host, 0.001, self._run_batch)
                     return
         self.requests.forget_hidden()
         self.events_applied += batch.dirty.events
@@ -198,25 +198,6 @@ class FeedRedraw:
         else:
             self.status_line.paused_new = None
             self.flush_now()
-
-
-class _Later:
-    """Call ``callback`` on ``host`` (in its message loop) after ``delay`` seconds, once.
-
-    Through asyncio's own timer, not Textual's ``set_timer``: a one-shot Textual timer whose
-    task starts later than its delay is skipped and never fires, and a stall of a few
-    milliseconds (a collection, another thread holding the GIL) is enough with the 1 ms slice
-    delay. The batch waiting for it then waited forever: after about 20 minutes of the demo
-    every table froze, while the status line, drawn by its own interval timer, went on.
-    """
-
-    __slots__ = ("_handle",)
-
-    def __init__(self, host: Any, delay: float, callback: Callable[[], None]) -> None:
-        self._handle = asyncio.get_running_loop().call_later(delay, host.call_next, callback)
-
-    def stop(self) -> None:
-        self._handle.cancel()
 
 
 class _Work:

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from ...core.sessions import ACTIVE, HELD, VALIDATING
 from ...core.text import peer_text
+from ..later import Later
 from .cells import Palette
 
 SEP = "  │  "
@@ -216,7 +217,7 @@ class SettingToast(Static):
         timer = self._expiry.pop(setting, None)
         if timer is not None:
             timer.stop()
-        self._expiry[setting] = self.set_timer(self.timeout, lambda: self._expire(setting))
+        self._expiry[setting] = Later(self, self.timeout, lambda: self._expire(setting))
         self._draw()
 
     def _expire(self, setting: str) -> None:
