@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     run_tui(setup.runner, config=config, config_path=config_path, theme=args.theme, problems=setup.problems)
     if setup.runner.status.state == "refused":
         print(f"collab-tui: {setup.runner.status.describe(setup.runner.now())} (log: {log_file})", file=sys.stderr)
-        return report_save_error(setup, 1)
-    return report_save_error(setup, 0)
+    return report_save_error(setup, setup.runner.exit_status)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
 from ..core import events as ev
 from ..core.components import builtin_content
 from ..core.trainer import CommandError, NetworkedKernelTrainer
-from .connection import CONNECTED, ConnectionStatus, HubLink
+from .connection import CONNECTED, REFUSED, ConnectionStatus, HubLink
 from .subprocesses import ProducerResult, ValidatorResult
 
 if TYPE_CHECKING:
@@ -96,6 +96,12 @@ class TrainerRunner:
     @property
     def status(self) -> ConnectionStatus:
         return self.link.status
+
+    @property
+    def exit_status(self) -> int:
+        """What the process exits with once this runner has stopped: 1 when the hub refused us or
+        the state could not be saved, else 0 (``collab-tui`` and the console's exit watchdog)."""
+        return 1 if self.status.state == REFUSED or self.save_error else 0
 
     def subscribe(self, callback: Callable[[list[ev.Event]], None]) -> None:
         self._subscribers.append(callback)

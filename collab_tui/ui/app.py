@@ -170,10 +170,9 @@ class CollabApp(App[None]):
             arm_exit_watchdog(self.exit_watchdog_s, self.exit_code)
 
     def exit_code(self) -> int:
-        """The process's exit status once the runner has stopped, as ``collab-tui`` returns it:
-        1 when the hub refused us or the state could not be saved, else 0 (the exit watchdog's)."""
-        refused = getattr(getattr(self.runner, "status", None), "state", None) == "refused"
-        return 1 if refused or getattr(self.runner, "save_error", None) else 0
+        """The process's exit status once the runner has stopped (the exit watchdog's): the
+        runner's ``exit_status``, as ``collab-tui`` returns it after a normal exit."""
+        return self.runner.exit_status
 
     # ---- keys ------------------------------------------------------------------
     def binding_ids(self) -> set[str]:
