@@ -155,6 +155,12 @@ class ReputationBook:
         rec.last_time = now
         return note
 
+    def forget(self, peers: Iterable[str]) -> None:
+        """Drop these peers' scores and records: each is an unseen peer (0.5) again."""
+        for peer in peers:
+            self.scores.pop(peer, None)
+            self.records.pop(peer, None)
+
     def set_alpha(self, alpha: float) -> None:
         check_unit("reputation alpha", alpha)
         self.alpha = alpha

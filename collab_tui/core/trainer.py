@@ -33,6 +33,12 @@ from .sessions import (
 __all__ = ["CommandError", "MAX_COMPONENTS", "MAX_COMPONENT_STORE_BYTES", "MAX_FINISHED_RECORDS",
            "NetworkedKernelTrainer", "SessionTable"]
 
+#: Peers with a record (an outcome, a score) kept at most; past it, the records worth least go
+#: (``_forget_spent_records``) in batches of ``FORGET_BATCH``. A peer cycling through fresh ids
+#: leaves one record per id, and would otherwise grow memory and the state file for ever.
+MAX_RECORDS = 4096
+FORGET_BATCH = 256
+
 #: Reports are weighed while our own record of a peer has fewer outcomes than this; beyond, ours decides.
 REPORTS_BELOW = 1_000_000
 
@@ -93,6 +99,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         self._forgotten_received = 0
         self._forgotten_accepted = 0
         self._forgotten_sent = 0
+        self._forgotten_records = 0      # peers' records forgotten over ``MAX_RECORDS``
         self.components = ComponentStore()
         # The seed's name for the stored components: the store's own dict.
         self.shared_knowledge: dict[str, Any] = {"benchmarks": self.components.items}
@@ -196,11 +203,36 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
     def _update_reputation(self, other_ai: str, success: bool, reason: str = "",
                            now: float | None = None) -> ScoreChange:
         """new = alpha * outcome + (1 - alpha) * old; old is 0.5 for an unseen peer."""
+        new_peer = other_ai not in self.book.records
         change = self.book.update(other_ai, success, reason, self.now if now is None else now)
+        if new_peer and len(self.book.records) > MAX_RECORDS:
+            self._forget_spent_records()
         self.witness.learn(other_ai, success)      # judge the reporters who told us about this peer
         self._changed_subjects[other_ai] = None
         self._changed_subjects.move_to_end(other_ai)
         return change
+
+    def _forget_spent_records(self) -> None:
+        """Over ``MAX_RECORDS`` peers with a record: forget the records worth least, down to
+        ``MAX_RECORDS - FORGET_BATCH`` (a batch, so the sort is paid once per batch, not per peer):
+        the fewest outcomes first, then the oldest. Never a peer online, one we have a session or a
+        request with, a pinned reporter or ourselves. What goes is mostly throwaway ids (a
+        whitewasher's one failure each); one that comes back is a stranger again."""
+        keep = set(self.online) | self.witness.trusted | {self.ai_id}
+        keep.update(s.peer for s in self.collaboration_sessions.values()
+                    if isinstance(s, CollaborationSession) and s.running)
+        keep.update(r.initiator for r in self.incoming.values() if r.status == HELD)
+        records = self.book.records
+        spare = [r for p, r in records.items() if p not in keep]
+        excess = len(records) - (MAX_RECORDS - FORGET_BATCH)
+        if excess <= 0 or not spare:
+            return
+        spare.sort(key=lambda r: (r.observations, r.last_time if r.last_time is not None else -math.inf))
+        doomed = [r.peer for r in spare[:excess]]
+        self.book.forget(doomed)
+        self._forgotten_records += len(doomed)
+        for peer in doomed:
+            self._changed_subjects.pop(peer, None)
 
     def _should_accept_collaboration(self, collaboration_type: str, initiator: str) -> bool:
         return self.decide(collaboration_type, initiator).accept
@@ -488,6 +520,13 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
 
     def import_state(self, state: dict[str, Any]) -> None:
         self.book.import_state(state)
+        if len(self.book.records) > MAX_RECORDS:        # a state file from before the bound
+            self._forget_spent_records()
+
+    @property
+    def records_forgotten(self) -> int:
+        """Peers' records forgotten over ``MAX_RECORDS`` since start."""
+        return self._forgotten_records
 
     _HANDLERS = {
         wire.TRAINING_SYNC: PresenceSide._handle_training_sync,

@@ -520,3 +520,29 @@ async def test_the_feed_never_waits_on_a_textual_one_shot_timer(make_app, clock,
             request_from(app.runner, "AI_Node_2", f"req-{i}")
             await settle(pilot, lambda: f"{i + 1} received" in str(screen.requests.border_subtitle))
         assert screen.requests.row_count == 3
+
+
+async def test_forgotten_records_leave_the_reputation_table(make_app, clock, monkeypatch):
+    """Past ``MAX_RECORDS`` the trainer forgets the records worth least (a whitewasher's one
+    failure per id); the Reputation table drops their rows instead of showing stale counts."""
+    from collab_tui.core import trainer as trainer_module
+
+    from .scenario import outcome_round
+
+    monkeypatch.setattr(trainer_module, "MAX_RECORDS", 8)
+    monkeypatch.setattr(trainer_module, "FORGET_BATCH", 2)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, clock)
+        table = app.main.reputation
+        for i in range(12):
+            outcome_round(app.runner, clock, f"ww.{i}", False, f"junk-{i}")
+        trainer = app.runner.trainer
+        assert len(trainer.book.records) <= 8 and trainer.records_forgotten >= 7
+        await settle(pilot, lambda: "ww.11" in table.rows)
+        app.main.tick()
+        await settle(pilot, lambda: "ww.0" not in table.rows)
+        assert all(p in table.rows for p in trainer.book.records)
+        assert not [p for p in table.rows if p.startswith("ww.") and p not in trainer.book.records]
+        for peer in ("AI_Node_2", "Mallory"):         # online, with records: kept, rows and all
+            assert peer in trainer.book.records and peer in table.rows

@@ -56,15 +56,20 @@ class ReputationTable(TrainerTable):
 
     def tick(self) -> None:
         """Keep the "when" column's relative times current, and what the network says (reports
-        arrive, and reporters' weights move with our own outcomes, without a row event)."""
+        arrive, and reporters' weights move with our own outcomes, without a row event); drop
+        the rows of peers the trainer forgot (``MAX_RECORDS``, ``MAX_OFFLINE_STRANGERS``)."""
         now = self.clock()
         book = self.trainer.book
         when = self._column_index["when"]
         net = self._column_index["net"]
-        changed = []
+        known = self.trainer.known_ai_info
+        changed: list[tuple[str, Sequence[Cell] | None]] = []
         for peer, cells in self.rows.items():
-            new = cells
             rec = book.records.get(peer)
+            if rec is None and peer not in known and peer not in book.scores:
+                changed.append((peer, None))     # forgotten (records and strangers are bounded)
+                continue
+            new = cells
             if rec is not None and rec.last_time is not None:
                 cell = Cell(ago(rec.last_time, now), sort_value=rec.last_time)
                 if cells[when] != cell:
