@@ -33,6 +33,11 @@ Rules, in order (the first that fires decides):
    never met how strangers have turned out for us) are below -``refuse_odds`` (1.5, odds
    of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
    tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
+   Unless it is a *probe*: a peer we never met, refused only because the crowd and the
+   stranger prior add to what the reporters we believe say (they alone would not refuse it),
+   is accepted in one second of ``probe_one_in`` (32). Evidence that thin is often an
+   honest peer's one missed deadline somewhere, and a refusal on it would be for ever:
+   nobody would meet the peer again to say otherwise;
 3. ``outage`` — the hardened rules accept, but the peer is in its outage seconds: refuse;
 4. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
    ``trust``), but the combined log-odds are above ``vouch_odds``, the peer's latest
@@ -47,7 +52,9 @@ Every reason that reports decided says so: ``reports: 0 ✓ / 9 ✗ from 4 repor
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass, replace
 
 from .hardened import RULE_EVIDENCE, RULE_REPROBE, HardenedPolicy, HardenedSettings
@@ -63,12 +70,15 @@ class SharedSettings:
     vouch_odds: float = 4.0
     outage_after: int = 2        # missed deadlines in a row (after a delivery) that look like an outage...
     outage_pause_s: float = 90.0     # ...refused for this long after the last one (0: never)
+    probe_one_in: int = 32       # a stranger refused on thin reports is accepted once in this many seconds
 
     def __post_init__(self) -> None:
         if self.refuse_odds < 0 or self.vouch_odds < 0:
             raise ValueError("shared refuse_odds and vouch_odds must not be negative")
         if self.outage_after < 1 or self.outage_pause_s < 0:
             raise ValueError("shared outage_after must be at least 1 and outage_pause_s not negative")
+        if self.probe_one_in < 0:
+            raise ValueError("shared probe_one_in must not be negative (0: never probe)")
 
 
 class SharedPolicy:
@@ -82,6 +92,7 @@ class SharedPolicy:
                  hardened: HardenedSettings | None = None) -> None:
         self.complements = complements or ComplementTable()
         self.settings = settings or SharedSettings()
+        self.salt = os.urandom(16)        # the probe's secret key (``_probe``)
         self.hardened = HardenedPolicy(self.complements, hardened)
         # a run of failures that ends in a bad delivery is no outage: no grace, no forgiven dip
         self.strict = HardenedPolicy(self.complements, replace(self.hardened.settings, outage_grace=0,
@@ -135,6 +146,17 @@ class SharedPolicy:
                         f"{'delivery' if ctx.successes == 1 else 'deliveries'}: "
                         f"an outage? refused for {s.outage_pause_s:g} s, {left:.0f} s left", ctx.score, ctx.threshold)
 
+    def _probe(self, ctx: RequestContext, view) -> bool:
+        """A probe of a stranger refused on thin reports: one we never met, whom the reporters we
+        believe would not refuse on their own (only the crowd and the stranger prior take it below
+        the line), in one second of ``probe_one_in``, drawn per peer and second with our secret key
+        (a peer cannot time its requests to our draw; the same second always draws the same)."""
+        s = self.settings
+        if ctx.observations or view.proven <= -s.refuse_odds or s.probe_one_in <= 0 or ctx.now is None:
+            return False
+        h = hashlib.blake2b(f"{ctx.initiator}|{int(ctx.now)}".encode(), key=self.salt, digest_size=4)
+        return int.from_bytes(h.digest(), "big") % s.probe_one_in == 0
+
     def decide(self, ctx: RequestContext) -> Decision:
         base = self._judge_own(ctx)
         # an outage turns an acceptance into a refusal, and bars vouching; a refusal keeps its reason
@@ -147,6 +169,11 @@ class SharedPolicy:
         said = view.describe()
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:
+            if base.accept and self._probe(ctx, view):
+                return Decision(True, base.rule,
+                                f"probe: {said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}, but the "
+                                f"reporters we believe say {view.proven:.1f} alone; {base.reason}",
+                                ctx.score, ctx.threshold)
             return Decision(False, RULE_REPORTS,
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)

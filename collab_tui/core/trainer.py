@@ -418,7 +418,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         else:
             wanted = set(query.subjects) if query.subjects is not None else None
             observations = [o for o in report.observations if wanted is None or o[0] in wanted]
-        self.witness.ingest(sender, observations, now)
+        self.witness.ingest(sender, observations, now, asked=query is not None)
         out: list = []
         if query is not None:
             for key in query.waiting:
@@ -443,10 +443,12 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         for key in [k for k, w in self._awaiting.items() if now >= w.due_at]:
             out += self._decide_awaiting(key)
         self.asking.expire(now)
-        out += self._broadcast(now)
+        out += self.broadcast_due(now)
         return out
 
-    def _broadcast(self, now: float) -> list[Output]:
+    def broadcast_due(self, now: float) -> list[Output]:
+        """The unsolicited REPUTATION_REPORT of our records that changed since the last one, when
+        30 s have passed since it (PROTOCOL.md); else nothing. ``tick`` sends it; the simulation calls it."""
         if not self.shares_reports or not self._changed_subjects or not self.joined \
                 or now < self._last_broadcast + rp.BROADCAST_EVERY_S:
             return []

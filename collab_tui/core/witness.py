@@ -43,7 +43,10 @@ so one reporter can move the odds by at most ``1 / (1 - w)`` however much it cla
 Reporters believed at least ``PROVEN`` are pooled with our own record; the rest may tip a
 close call, never decide one: their sum is bounded by ``CROWD_CAP``, and for a peer we
 have never met, together with how strangers have turned out for us (``stranger_prior``), by
-``WEAK_CAP``.
+``WEAK_CAP``. What a reporter not yet proven sent unasked (its 30 s broadcast) is checked like
+any claim, which is how it earns belief, but pooled only once it is proven: a broadcast reaches
+every trainer, a liar's slander of everyone as much as an honest record, while an answer comes
+from a reporter we chose to ask (the proven first).
 
 Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_subject``
 reporters per subject (the oldest report of a reporter not proven dropped first: a flood of
@@ -100,6 +103,7 @@ class Report:
     last_outcome_at: float | None
     received_at: float
     judged: bool = False       # already checked against our own record
+    asked: bool = True         # an answer to our query (False: unsolicited, pooled only once its reporter is proven)
 
     @property
     def outcomes(self) -> float:
@@ -145,6 +149,7 @@ class ReporterRow:
     accuracy: float        # share of its checked claims of this kind that passed
     weight: float          # 0..1: our belief that its claims of this kind are true
     pinned: bool
+    unasked: bool = False  # sent unasked by a reporter not proven: judges it, not pooled (weight 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,7 @@ class NetworkView:
     min_accuracy: float        # the least belief among them (1.0 if none)
     rows: tuple[ReporterRow, ...] = ()
     combined: float = 0.0      # the reports, our own record and (for a stranger) the stranger prior
+    proven: float = 0.0        # the proven reporters' claims with our own record (no crowd, no prior)
 
     @property
     def score(self) -> float | None:
@@ -225,7 +231,7 @@ class WitnessBook:
 
     # ---- storing reports -------------------------------------------------
     def ingest(self, reporter: str, observations: Iterable[tuple[str, float, float, float | None]],
-               now: float) -> int:
+               now: float, asked: bool = True) -> int:
         """Keep ``reporter``'s (already validated) observations; returns how many were kept.
 
         Observations about ourselves or about the reporter itself are ignored.
@@ -249,7 +255,7 @@ class WitnessBook:
             else:
                 self._count += 1
             old = reports.get(subject)
-            report = reports[subject] = Report(successes, failures, last, now)
+            report = reports[subject] = Report(successes, failures, last, now, asked=asked)
             if old is not None and old.judged and (old.successes, old.failures) == (successes, failures):
                 report.judged = True                          # the same claim again: judged once
             if self.own_counts is not None:
@@ -445,6 +451,9 @@ class WitnessBook:
                 a, b = capped(report.successes, report.failures)
                 kind = claim_kind(a, b)
                 weight = self._weight(w, kind)
+                unasked = not report.asked and weight < PROVEN and not w.pinned
+                if unasked:
+                    weight = 0.0          # unsolicited from a reporter not proven: it judges the reporter only
                 if weight > 0.0:
                     claims.append((a, b, weight))
                 if weight >= COUNTED:
@@ -455,7 +464,7 @@ class WitnessBook:
                 if rows:
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
                                            report.received_at, 1.0 if w.pinned else w.accuracy(kind),
-                                           weight, w.pinned))
+                                           weight, w.pinned, unasked))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
         if not n:
@@ -469,11 +478,13 @@ class WitnessBook:
         strong = _odds(proven, None)
         reports_only = strong + crowd
         if mine:
-            combined = _odds(proven, mine) + crowd
+            with_mine = _odds(proven, mine)
+            combined = with_mine + crowd
         else:
+            with_mine = strong
             prior = self.stranger_prior()
             combined = strong + max(-WEAK_CAP, min(WEAK_CAP, weak + prior))
-        return NetworkView(subject, reports_only, n, raw_s, raw_f, min_acc, tuple(out), combined)
+        return NetworkView(subject, reports_only, n, raw_s, raw_f, min_acc, tuple(out), combined, with_mine)
 
     def best_reporters(self, candidates: Sequence[str], k: int, explore: int, *, subject: str | None = None,
                        allowed: Container[str] | None = None, now: float = 0.0) -> list[str]:

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print a JSON array (one object per row) instead of the table")
     p.add_argument("--measure", type=_positive, default=30, help="meetings per pair measured")
     p.add_argument("--contacts", type=_positive, default=30, help="deciders each requester samples from")
+    p.add_argument("--no-broadcasts", action="store_true",
+                   help="no unsolicited reports every 30 s (default: every peer broadcasts one, "
+                        "honest ones their changed records, malicious ones lies as --liars says)")
     p.add_argument("--sweep-camouflage", action="store_true",
                    help=f"also sweep camouflage f over {CAMOUFLAGE_SWEEP} (first N and fraction)")
     p.add_argument("--sweep-malicious", action="store_true",
@@ -116,7 +119,8 @@ def scenario_for(args: argparse.Namespace, n: int, malicious: float, attack: str
     sc = Scenario(n=n, malicious=malicious, attack=attack, warmup_per_pair=args.warmup,
                   measure_per_pair=args.measure, contacts=args.contacts, attack_settings=settings,
                   liars=liars, newcomer=newcomer, pinned=pinned,
-                  newcomer_meetings=getattr(args, "newcomer_meetings", 20))
+                  newcomer_meetings=getattr(args, "newcomer_meetings", 20),
+                  broadcasts=not getattr(args, "no_broadcasts", False))
     return sc.with_attack(**attack_changes) if attack_changes else sc
 
 

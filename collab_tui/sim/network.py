@@ -82,6 +82,7 @@ class Scenario:
     newcomer: bool = False           # measure a fresh trainer joining after the warm-up instead
     newcomer_meetings: int = 20      # ...over its first this many meetings per requester
     pinned: bool = False             # the newcomer pins one honest reporter (reputation.trusted_reporters)
+    broadcasts: bool = True          # every 30 s each peer broadcasts a report (honest: its changed records; malicious: lies)
 
     def __post_init__(self) -> None:
         if self.n < 3:
@@ -136,6 +137,9 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     answers (an honest trainer with ``trainer.answer_query``, its own first-hand records; a
     malicious one as ``scenario.liars`` says), and the answer goes through
     ``reports.parse_report`` and ``trainer.receive_report``. Answers arrive within the wait.
+    And every 30 s of simulated time (``reports.BROADCAST_EVERY_S``; one round is one second)
+    each peer broadcasts as PROTOCOL.md allows (``scenario.broadcasts``): an honest trainer what
+    ``trainer.broadcast_due`` gives, a malicious one its lies about every peer it names.
     """
     sc, eng, st = scenario, ENGINES[engine_key], scenario.attack_settings
     rng = random.Random(seed)
@@ -146,6 +150,8 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
 
     def make_trainer(ai_id: str, trusted=()) -> NetworkedKernelTrainer:
         policy = AcceptAllPolicy() if eng.policy == "none" else make_policy(eng.policy, settings=eng.settings)
+        if hasattr(policy, "salt"):
+            policy.salt = random.Random(f"{seed}|{ai_id}").randbytes(16)   # reproducible from the seed
         return NetworkedKernelTrainer(ai_id, trust_threshold=sc.threshold, reputation_alpha=eng.alpha,
                                       history_size=4, policy=policy, trusted_reporters=trusted)
 
@@ -190,18 +196,19 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     random_ = rng.random
     awake = False
 
-    def answer(trainer: NetworkedKernelTrainer, reporter: str, qid: str, subjects) -> dict:
+    def answer(asker: str | None, reporter: str, qid: str | None, subjects) -> dict:
+        """What ``reporter`` answers ``asker``'s query (``asker`` None: what a malicious one broadcasts)."""
         r = slot_of.get(reporter)
         if r is None or r < n_honest:                      # an honest trainer: its own records
             source = deciders[r] if r is not None else newcomer
-            return source.answer_query(trainer.ai_id, rp.Query(qid, subjects))
+            return source.answer_query(asker, rp.Query(qid, subjects))
         liar_kind = kinds[r]
         obs = []
         if subjects is None:
             # everything it "saw": any subjects it likes, as many as one report holds
             subjects = ids if len(ids) <= rp.MAX_ENTRIES + 2 else rng.sample(ids, rp.MAX_ENTRIES + 2)
         for subject in subjects:
-            if subject == reporter or subject == trainer.ai_id:
+            if subject == reporter or subject == asker:
                 continue
             s_slot = slot_of.get(subject)
             s_kind = kinds[s_slot] if s_slot is not None else sc.attack
@@ -235,7 +242,7 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
         else:
             if uses_reports:
                 for qid, reporter in trainer.ask_about(pid, now, askable[d]):
-                    payload = answer(trainer, reporter, qid, trainer.query_subjects(qid))
+                    payload = answer(trainer.ai_id, reporter, qid, trainer.query_subjects(qid))
                     trainer.receive_report(reporter, rp.parse_report(payload), now)
             # exactly ``trainer.decide`` (its policy on its request context), keeping the context
             ctx = trainer.request_context(CTYPE, pid)
@@ -287,10 +294,40 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
         trainer._update_reputation(pid, ok, "valid component delivered" if ok
                                    else failure_reason(reason_kind, st), now)
 
+    # The 30 s broadcasts (PROTOCOL.md): each peer at its own second of the period. An honest
+    # trainer sends what ``trainer.broadcast_due`` gives (its records that changed), a malicious
+    # one what its ``liars`` behaviour says of every peer (as many as one report holds); every
+    # listening trainer takes them through ``receive_report``, its per-sender limit included.
+    period = int(rp.BROADCAST_EVERY_S)
+    broadcasting = sc.broadcasts and uses_reports
+    offsets = [rng.randrange(period) for _ in range(sc.n)] if broadcasting else []
+    for trainer in deciders:
+        trainer.joined = True             # the simulated network is joined from the start
+
+    def broadcast(now: float, rnd: int) -> None:
+        listeners = deciders if newcomer is None or measuring else deciders[:-1]
+        for r in range(sc.n):
+            if offsets[r] != rnd % period:
+                continue
+            sender = ids[r]
+            if r < n_honest:
+                out = deciders[r].broadcast_due(now)
+                if not out:
+                    continue
+                payload = out[0].message.payload
+            else:
+                payload = answer(None, sender, None, None)
+            report = rp.parse_report(payload)
+            for trainer in listeners:
+                if trainer.ai_id != sender:
+                    trainer.receive_report(sender, report, now)
+
     newcomer_index = len(deciders) - 1
     for rnd in range(total_rounds):
         now = float(rnd)
         measuring = rnd >= warmup_rounds
+        if broadcasting:
+            broadcast(now, rnd)
         awake = rnd >= sleeper_wakes
         if rnd == warmup_rounds and not sc.newcomer:
             for r in range(n_outage):

@@ -234,10 +234,30 @@ def test_network_view_gives_the_score_the_reporters_and_one_row_each():
     t.handle(frame(rp.REPUTATION_REPORT, "A", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": bad("X", 4)}, "me"), 1.0)
     v = t.network_view("X")
-    # A is pinned (believed fully); B is unknown: believed at the prior, and bounded with the crowd
-    assert [(r.reporter, round(r.weight, 2), r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.27, False)]
-    assert v.reporters == 2 and v.raw_failures == 8 and v.score < 1e-3
+    # A is pinned (believed fully); B is unknown and nobody asked it: listed, counted for nothing
+    assert [(r.reporter, round(r.weight, 2), r.pinned) for r in v.rows] == [("A", 1.0, True), ("B", 0.0, False)]
+    assert v.reporters == 1 and v.raw_failures == 4 and v.score < 1e-3
     assert t.network_view("nobody").score is None
+
+
+def test_unsolicited_claims_of_a_reporter_not_proven_judge_it_and_are_pooled_only_once_asked():
+    """A broadcast reaches every trainer, a liar's as much as anyone's: what a reporter not yet
+    proven sends unasked is checked against our records (that is how it earns belief) but never
+    pooled; the same claim in an answer to our query is pooled as any answer is."""
+    t = trainer()
+    for i in range(3):
+        t._update_reputation("Y", True, "valid component delivered", 1.0 + i)
+    claims = [{"subject": "Y", "successes": 3, "failures": 0, "last_outcome_at": 1.0}, *bad("X", 4)]
+    t.handle(frame(rp.REPUTATION_REPORT, "B", {"query_id": None, "observations": claims}, "me"), 5.0)
+    assert t.witness.judged("B") == 1                          # its claim about Y was checked at once
+    assert t.network_view("X").reporters == 0 and t.network_view("X").score is None
+    assert [(r.reporter, r.weight, r.unasked) for r in t.network_view("X").rows] == [("B", 0.0, True)]
+    out = t.handle(request("X"), 6.0)                          # X asks: we ask the reporters we know
+    query = next(q for q in sends(out, rp.REPUTATION_QUERY) if q.recipient_id == "B")
+    answer(t, query, bad("X", 4))
+    v = t.network_view("X")
+    assert v.reporters == 1 and v.raw_failures == 4 and v.log_odds < 0
+    assert [(r.reporter, r.unasked) for r in v.rows] == [("B", False)]
 
 
 def test_the_wait_for_answers_never_runs_past_the_hold_window():
@@ -427,6 +447,7 @@ def test_ask_settings_refuse_a_negative_or_non_finite_period(field, value):
     ("refuse_odds", -1.0, "shared refuse_odds and vouch_odds must not be negative"),
     ("outage_after", 0, "shared outage_after must be at least 1 and outage_pause_s not negative"),
     ("outage_pause_s", -1.0, "shared outage_after must be at least 1 and outage_pause_s not negative"),
+    ("probe_one_in", -1, "shared probe_one_in must not be negative"),
 ])
 def test_shared_settings_refuse_values_that_make_no_sense(field, value, message):
     from collab_tui.core.shared import SharedSettings
@@ -444,3 +465,36 @@ def test_no_outage_refusal_when_its_seconds_are_zero():
         t._update_reputation("M", False, "deadline missed", 10.0 + i)
     t.now = 11.0
     assert t.decide("code_review", "M").accept
+
+
+def _thin_refusal(observations=0, proven=-0.9, combined=-2.3, now=0.0):
+    from collab_tui.core.policy import RequestContext
+    from collab_tui.core.witness import NetworkView
+
+    view = NetworkView("X", proven, 1, 0.0, 1.0, 0.79, (), combined, proven)
+    return RequestContext("X", "code_review", 0.5, 0.5, "networking", "storage", 0, 3,
+                          observations=observations, successes=0, failures=observations, now=now, network=view)
+
+
+def test_a_stranger_refused_on_thin_reports_is_probed_once_in_32_seconds_never_on_strong_ones():
+    """One proven reporter saw X fail once (-0.9), and the crowd and the stranger prior take it
+    below the refusal line: refused, but not for ever (an honest peer's one bad day would lock it
+    out, since nobody would meet it again): accepted in one second of 32, drawn with a secret
+    per-trainer key so a peer cannot time its requests to the draw. Never when the reporters we
+    believe refuse it on their own, nor once we have our own record of it."""
+    policy = make_policy("shared")
+    policy.salt = b"k" * 16
+    decisions = [policy.decide(_thin_refusal(now=float(s))) for s in range(3200)]
+    probes = [d for d in decisions if d.accept]
+    assert 60 <= len(probes) <= 140                              # 100 expected
+    assert probes[0].reason.startswith("probe: reports: 0 ✓ / 1 ✗ from 1 reporter")
+    assert "the reporters we believe say -0.9 alone" in probes[0].reason
+    assert all(d.rule == "reports" and "< -1.5" in d.reason for d in decisions if not d.accept)
+    # the same second, the same peer: the same draw (a retry within the second changes nothing)
+    assert [policy.decide(_thin_refusal(now=s + 0.5)).accept for s in range(64)] == \
+        [d.accept for d in decisions[:64]]
+    other = make_policy("shared")
+    other.salt = b"j" * 16                                     # another trainer draws other seconds
+    assert [other.decide(_thin_refusal(now=float(s))).accept for s in range(3200)] != [d.accept for d in decisions]
+    assert not any(policy.decide(_thin_refusal(proven=-1.6, now=float(s))).accept for s in range(3200))
+    assert not any(policy.decide(_thin_refusal(observations=1, now=float(s))).accept for s in range(3200))

@@ -32,9 +32,41 @@ def test_colluding_liars_do_not_lock_honest_peers_out(liars):
 
 
 def test_slanderers_do_not_lock_honest_peers_out():
-    m = run(Scenario(attack="slanderer", **TINY), "shared", 4)
-    assert m["honest_refused"] <= 0.15
-    assert m["failed_per_accepted"] <= 0.1          # slanderers deliver well
+    # six honest peers: single seeds range from 0% to ~16% refused; the mean of five is the measure
+    runs = [run(Scenario(attack="slanderer", **TINY), "shared", seed) for seed in range(1, 6)]
+    assert sum(m["honest_refused"] for m in runs) / len(runs) <= 0.1
+    assert all(m["failed_per_accepted"] <= 0.1 for m in runs)     # slanderers deliver well
+
+
+def test_every_peer_broadcasts_a_report_every_30_s_and_every_listener_takes_it(monkeypatch):
+    """The 30 s broadcasts of PROTOCOL.md: honest trainers send their changed records, liars
+    their lies; each listener gets each sender's unsolicited report at most once per 30 s of
+    simulated time, through the trainer's own ``receive_report``. ``broadcasts=False``: none."""
+    from collab_tui.core.trainer import NetworkedKernelTrainer
+
+    heard: dict[tuple[str, str], list[float]] = {}
+    real = NetworkedKernelTrainer.receive_report
+
+    def listen(self, sender, report, now):
+        if report.query_id is None:
+            heard.setdefault((self.ai_id, sender), []).append(now)
+        return real(self, sender, report, now)
+
+    monkeypatch.setattr(NetworkedKernelTrainer, "receive_report", listen)
+    sc = Scenario(attack="always-fail", **{**TINY, "warmup_per_pair": 10})
+    run(sc, "shared", 3)
+    senders = {sender for _, sender in heard}
+    assert any(s.startswith("h") for s in senders) and any(s.startswith("m") for s in senders)
+    listeners = {listener for listener, _ in heard}
+    assert listeners == {f"h{i}" for i in range(6)}
+    for times in heard.values():
+        assert all(b - a >= 30.0 for a, b in zip(times, times[1:]))
+    # every liar reaches every honest trainer once per 30 s: 14 meetings per pair with 6 deciders
+    # are 84 s, so at least twice
+    assert all(len(heard.get((f"h{i}", f"m{j}"), ())) >= 2 for i in range(6) for j in range(14))
+    heard.clear()
+    run(Scenario(attack="always-fail", broadcasts=False, **{**TINY, "warmup_per_pair": 0}), "shared", 3)
+    assert heard == {}
 
 
 def test_sleepers_are_refused_after_they_turn():
