@@ -118,7 +118,7 @@ def network_into(body: Text, t: Any, peer: str) -> None:
         said = f"said {_count(row.successes)} ✓ / {_count(row.failures)} ✗"
         rows.append((f"  {row.reporter}", f"{said} · accuracy {row.accuracy:.2f} · weight {row.weight:.2f}"
                                           + (" · pinned" if row.pinned else "")
-                                          + (" · sent unasked: not counted until believed" if row.unasked else "")))
+                                          + (" · unasked: not counted until believed" if row.unasked else "")))
     rows_into(body, rows)
 
 

@@ -88,7 +88,7 @@ async def test_peer_details_list_each_reporter_with_accuracy_weight_and_claim(ma
         assert "said 0 ✓ / 9 ✗ · accuracy 1.00 · weight 1.00 · pinned" in line
         evil = next(line for line in body.splitlines() if line.strip().startswith("Evil"))
         assert "said 5 ✓ / 0 ✗" in evil and "weight 0.0" in evil and "pinned" not in evil   # caught: its claim contradicts
-        assert evil.endswith("sent unasked: not counted until believed")      # a broadcast, not an answer
+        assert evil.endswith("unasked: not counted until believed")      # a broadcast, not an answer
         assert "unasked" not in line
         assert "\x1b" not in body and "\x07" not in body                # through peer_text
 
