@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
 from rich.text import Text
 
 from ..core.numbers import score_text, tell_apart
@@ -16,10 +18,54 @@ from .widgets.cells import clock_time
 from .widgets.requests import IN_PREFIX
 
 
+class Details:
+    """The body of a details view: blocks of label / value rows, and free text (a component's
+    content). Drawn as a grid, so a value too long for the screen wraps under itself, never
+    under the labels; ``plain`` is the same text unwrapped, one row per line."""
+
+    def __init__(self) -> None:
+        self.blocks: list[list[tuple[str, str]] | Text] = []
+
+    def rows(self, rows: list[tuple[str, str]]) -> None:
+        """Label / value lines; every value through ``peer_text`` (ids, features, reasons and
+        answers all come from peers), labels too (they may hold a peer id)."""
+        self.blocks.append([(peer_text(label, 80), peer_text(value, 1000)) for label, value in rows])
+
+    def heading(self, title: str) -> None:
+        self.blocks.append(Text(f"\n{title}", "bold"))
+
+    def text(self, text: str) -> None:
+        """Free text, already cleaned, line by line as given."""
+        self.blocks.append(Text(text))
+
+    @property
+    def plain(self) -> str:
+        out: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, Text):
+                out.append(block.plain)
+                continue
+            width = max((len(label) for label, _ in block), default=0)
+            out += [f"{label:<{width}}  {value}" for label, value in block]
+        return "\n".join(out)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for block in self.blocks:
+            if isinstance(block, Text):
+                yield block
+                continue
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="bold", overflow="fold")     # a long peer id folds, never truncated
+            grid.add_column(overflow="fold")
+            for label, value in block:
+                grid.add_row(label, value)
+            yield grid
+
+
 def request_details(t: Any, key: str, delivered_component: Callable[[Any], str | None]
-                    ) -> tuple[str, Text | None, str | None]:
+                    ) -> tuple[str, Details | None, str | None]:
     """Title, body and peer of a Requests row (body ``None``: the record is gone)."""
-    body = Text()
+    body = Details()
     if key.startswith(IN_PREFIX):
         r = t.incoming.get(key[len(IN_PREFIX):])
         if r is None:
@@ -60,10 +106,10 @@ def request_details(t: Any, key: str, delivered_component: Callable[[Any], str |
         peer = t.shared_knowledge["benchmarks"][component]["source"] if component else o.recipient
         if component:
             rows.append(("delivered component", component))
-    rows_into(body, rows)
+    body.rows(rows)
     return title, body, peer
 
-def component_details(t: Any, key: str) -> tuple[str, Text | None, str | None]:
+def component_details(t: Any, key: str) -> tuple[str, Details | None, str | None]:
     """Title, body and peer of a Components row (body ``None``: the record is gone)."""
     record = t.shared_knowledge["benchmarks"].get(key)
     if record is None:
@@ -77,15 +123,15 @@ def component_details(t: Any, key: str) -> tuple[str, Text | None, str | None]:
     for field in ("id", "name", "version", "sha256"):
         if field in comp:
             rows.append((field, str(comp[field])))
-    body = Text()
-    rows_into(body, rows)
+    body = Details()
+    body.rows(rows)
     if isinstance(comp.get("content"), str):
-        body.append("\ncontent\n", "bold")
+        body.heading("content")
         # line by line, so the code keeps its lines while each is cleaned
-        body.append("\n".join(peer_text(line, 500) for line in comp["content"][:4000].splitlines()))
+        body.text("\n".join(peer_text(line, 500) for line in comp["content"][:4000].splitlines()))
     return f"Component {peer_text(key, 64)}", body, record["source"]
 
-def peer_details(t: Any, peer: str) -> Text:
+def peer_details(t: Any, peer: str) -> Details:
     """The body of a Reputation row's details: who the peer is and our evidence."""
     info = t.known_ai_info.get(peer, {})
     rec = t.book.records.get(peer)
@@ -95,19 +141,19 @@ def peer_details(t: Any, peer: str) -> Text:
             ("score", f"{t.book.score(peer):.2f} (threshold {t.trust_threshold:.2f})"),
             ("evidence", f"{plural(rec.successes, 'success', 'successes')}, "
                          f"{plural(rec.failures, 'failure', 'failures')}" if rec else "none")]
-    body = Text()
-    rows_into(body, rows)
+    body = Details()
+    body.rows(rows)
     network_into(body, t, peer)
     return body
 
 
-def network_into(body: Text, t: Any, peer: str) -> None:
+def network_into(body: Details, t: Any, peer: str) -> None:
     """What the network says of ``peer``: its score from the reports we believe, then each
     reporter with its accuracy (the share of its checked claims of that kind that agreed with
     our own record), its weight (our belief, 0–1, that its claims of that kind are true) and
     what it said."""
     view = t.network_view(peer)
-    body.append("\nwhat the network says\n", "bold")
+    body.heading("what the network says")
     if view.score is None:
         summary = "nothing counted yet" + (f" ({plural(len(view.rows), 'reporter', 'reporters')} heard, "
                                            "none believed)" if view.rows else ": no reporter has told us of it")
@@ -119,21 +165,11 @@ def network_into(body: Text, t: Any, peer: str) -> None:
         rows.append((f"  {row.reporter}", f"{said} · accuracy {row.accuracy:.2f} · weight {row.weight:.2f}"
                                           + (" · pinned" if row.pinned else "")
                                           + (" · unasked: not counted until believed" if row.unasked else "")))
-    rows_into(body, rows)
+    body.rows(rows)
 
 
 def _count(x: float) -> str:
     return f"{x:g}" if x == int(x) else f"{x:.1f}"
-
-
-def rows_into(body: Text, rows: list[tuple[str, str]]) -> None:
-    """Label / value lines; every value through ``peer_text`` (ids, features, reasons and
-    answers all come from peers), labels too (they may hold a peer id)."""
-    labels = [peer_text(label, 80) for label, _ in rows]
-    width = max((len(label) for label in labels), default=0)
-    for label, (_, value) in zip(labels, rows):
-        body.append(f"{label:<{width}}  ", "bold")
-        body.append(f"{peer_text(value, 1000)}\n")
 
 
 _VALIDATION = {"passed": "✓ passed", "failed": "✗ failed", "validating": "… validating", "unchecked": "? unchecked"}

@@ -93,6 +93,35 @@ async def test_peer_details_list_each_reporter_with_accuracy_weight_and_claim(ma
         assert "\x1b" not in body and "\x07" not in body                # through peer_text
 
 
+async def test_a_long_value_wraps_under_itself_at_80_columns(make_app, clock):
+    """The details view is a grid: a reporter's row too long for 80 columns goes on under its
+    value, never under the labels (what an operator reads down the left edge)."""
+    app = make_app(runner=shared_runner(clock))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, clock)
+        report(app.runner, "AI_Node_2", [("Mallory", 0, 9)])
+        report(app.runner, "Flaky_7", [("Mallory", 5, 0)])          # unasked, not believed: the long row
+        app.main.tick()
+        table = app.main.reputation
+        table.focus()
+        table.select_key("Mallory")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        static = app.screen.query_one("#details-body Static")
+        await settle(pilot, lambda: static.size.width > 0)
+        width = static.size.width
+        assert width < 80
+        lines = ["".join(seg.text for seg in strip) for strip in static.render_lines(static.size.region)]
+        start = next(i for i, line in enumerate(lines) if "said 5 ✓" in line)
+        column = lines[start].index("said 5 ✓")
+        rest = lines[start + 1:]
+        wrapped = rest[:next((i for i, line in enumerate(rest) if not line[:column].isspace()), len(rest))]
+        assert wrapped and wrapped[-1].rstrip().endswith("believed")    # it did wrap, and all of it is here
+        for line in wrapped:
+            assert line[:column].isspace() and not line[column].isspace()
+        assert all(len(line) <= width for line in lines)
+
+
 async def test_details_say_when_nothing_counted(make_app, clock):
     app = make_app(runner=shared_runner(clock))
     async with app.run_test(size=SIZE) as pilot:

@@ -11,13 +11,14 @@ from textual.widgets import DataTable, Static
 
 from ...core.reputation import PeerRecord
 from ...core.text import peer_text
+from ..details_text import Details
 from ..widgets.cells import clock_time
 
 
 class DetailsScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", show=False)]
 
-    def __init__(self, title: str, body: Text, peer: str | None, record: PeerRecord | None,
+    def __init__(self, title: str, body: Details, peer: str | None, record: PeerRecord | None,
                  score: float | None) -> None:
         super().__init__()
         self.title_text = title
