@@ -26,6 +26,20 @@ def shared_runner(clock, **trainer_kwargs):
                                               **trainer_kwargs})
 
 
+async def open_mallory_details(app, pilot, clock, unbelieved: str) -> DetailsScreen:
+    """A pinned reporter and ``unbelieved`` (unasked, contradicted) tell of Mallory; open her details."""
+    await started(pilot, clock)
+    report(app.runner, "AI_Node_2", [("Mallory", 0, 9)])
+    report(app.runner, unbelieved, [("Mallory", 5, 0)])
+    app.main.tick()
+    table = app.main.reputation
+    table.focus()
+    table.select_key("Mallory")
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
+    return app.screen
+
+
 def net_text(app, peer: str) -> str:
     return app.main.reputation.get_cell(peer, "net").plain
 
@@ -71,17 +85,7 @@ async def test_a_reporter_not_believed_is_heard_but_does_not_count(make_app, clo
 async def test_peer_details_list_each_reporter_with_accuracy_weight_and_claim(make_app, clock):
     app = make_app(runner=shared_runner(clock))
     async with app.run_test(size=SIZE) as pilot:
-        await started(pilot, clock)
-        hostile = "Evil\x1b[31m\x07"
-        report(app.runner, "AI_Node_2", [("Mallory", 0, 9)])
-        report(app.runner, hostile, [("Mallory", 5, 0)])
-        app.main.tick()
-        table = app.main.reputation
-        table.focus()
-        table.select_key("Mallory")
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
-        body = app.screen.body.plain
+        body = (await open_mallory_details(app, pilot, clock, "Evil\x1b[31m\x07")).body.plain
         assert "what the network says" in body
         assert "from 1 reporter" in body                              # the pinned one counted
         line = next(line for line in body.splitlines() if line.strip().startswith("AI_Node_2"))
@@ -98,16 +102,8 @@ async def test_a_long_value_wraps_under_itself_at_80_columns(make_app, clock):
     value, never under the labels (what an operator reads down the left edge)."""
     app = make_app(runner=shared_runner(clock))
     async with app.run_test(size=(80, 24)) as pilot:
-        await started(pilot, clock)
-        report(app.runner, "AI_Node_2", [("Mallory", 0, 9)])
-        report(app.runner, "Flaky_7", [("Mallory", 5, 0)])          # unasked, not believed: the long row
-        app.main.tick()
-        table = app.main.reputation
-        table.focus()
-        table.select_key("Mallory")
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, DetailsScreen))
-        static = app.screen.query_one("#details-body Static")
+        details = await open_mallory_details(app, pilot, clock, "Flaky_7")   # its row is the long one
+        static = details.query_one("#details-body Static")
         await settle(pilot, lambda: static.size.width > 0)
         width = static.size.width
         assert width < 80
