@@ -32,6 +32,9 @@ from .behaviours import (
 )
 
 CTYPE = "general"
+#: the period of a malicious peer's broadcasts: the protocol's 30 s (``benchmarks/first_meetings.py``
+#: shortens the honest trainers' period, ``reports.BROADCAST_EVERY_S``, as a what-if; not the liars')
+LIARS_BROADCAST_EVERY_S = rp.BROADCAST_EVERY_S
 
 
 class AcceptAllPolicy:
@@ -298,16 +301,16 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
     # trainer sends what ``trainer.broadcast_due`` gives (its records that changed), a malicious
     # one what its ``liars`` behaviour says of every peer (as many as one report holds); every
     # listening trainer takes them through ``receive_report``, its per-sender limit included.
-    period = int(rp.BROADCAST_EVERY_S)
+    periods = [int(rp.BROADCAST_EVERY_S) if r < n_honest else int(LIARS_BROADCAST_EVERY_S) for r in range(sc.n)]
     broadcasting = sc.broadcasts and uses_reports
-    offsets = [rng.randrange(period) for _ in range(sc.n)] if broadcasting else []
+    offsets = [rng.randrange(periods[r]) for r in range(sc.n)] if broadcasting else []
     for trainer in deciders:
         trainer.joined = True             # the simulated network is joined from the start
 
     def broadcast(now: float, rnd: int) -> None:
         listeners = deciders if newcomer is None or measuring else deciders[:-1]
         for r in range(sc.n):
-            if offsets[r] != rnd % period:
+            if offsets[r] != rnd % periods[r]:
                 continue
             sender = ids[r]
             if r < n_honest:

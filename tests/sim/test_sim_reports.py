@@ -108,3 +108,38 @@ def test_cli_rejects_unknown_liars(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--liars", "gossip"])
     assert "unknown liars 'gossip'" in capsys.readouterr().err
+
+
+def _first_meetings_script():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "first_meetings.py"
+    spec = importlib.util.spec_from_file_location("first_meetings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_what_it_changed(capsys):
+    from collab_tui.core import reports as rp
+    from collab_tui.core import shared, witness
+    from collab_tui.core.trainer import NetworkedKernelTrainer
+    script = _first_meetings_script()
+    before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
+              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation)
+    metrics, counts, by_prior = script.watch(20, 1, "always-fail")
+    # every attacker's first acceptance is counted once, in exactly one of the four kinds
+    kinds = ("nobody had met it", "heard nothing from them", "heard, none proven", "heard from a proven one")
+    assert counts["accepted"] == sum(counts[k] for k in kinds) > 0
+    assert counts["nobody had met it"] <= 14                  # one very first meeting per attacker at most
+    assert sum(a for a, _ in by_prior.values()) <= counts["accepted"]   # some were refused first, accepted later
+    assert metrics["failed_per_accepted"] > 0
+    assert script.main(["--n", "20", "--broadcast-every", "1", "--no-caps"]) == 0
+    out = capsys.readouterr().out
+    assert "honest broadcasts every 1 s; no caps on reports" in out and "per attacker" in out
+    after = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
+             shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation)
+    assert after == before
+    with pytest.raises(SystemExit):
+        script.main(["--broadcast-every", "0"])
+    assert "--broadcast-every must be at least 1" in capsys.readouterr().err

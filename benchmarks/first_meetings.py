@@ -1,0 +1,145 @@
+"""Why a larger network is harder for ``shared``: what we had heard of an attacker at a first meeting we accepted.
+
+    python benchmarks/first_meetings.py [--n 300] [--seed 1] [--attack always-fail]
+                                        [--broadcast-every 30] [--no-caps]
+
+Runs one cold-start network (warm-up 0, 8 meetings per pair, 70% malicious, colluding liars)
+with the ``shared`` engine through ``collab_tui.sim`` and watches every decision about an
+attacker we have never dealt with. For each one we accepted (the attacker then fails: a
+free failure) it records how many deciders had met that attacker before, and whether we had
+heard from any of them: nothing at all, only from reporters we have not proven yet, or from
+a proven one. It prints failed/accepted, those counts, and the share of first meetings
+accepted by how many deciders had met the attacker before.
+
+What-ifs (neither is what the real trainers do):
+
+``--broadcast-every S``: honest trainers broadcast their changed records every S seconds
+instead of the protocol's 30 (the liars keep 30). S = 1 shows how much of the gap is news
+arriving late.
+
+``--no-caps``: no bounds on the reports each trainer keeps (``WitnessBook``'s caps lifted),
+to show what the bounds cost.
+
+Figures in docs/trust.md ("Why a larger network is harder") come from this script.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from collab_tui.core import reports as rp  # noqa: E402
+from collab_tui.core import shared, witness  # noqa: E402
+from collab_tui.core.trainer import NetworkedKernelTrainer  # noqa: E402
+from collab_tui.sim import network  # noqa: E402
+from collab_tui.sim.behaviours import ATTACKS  # noqa: E402
+
+
+def watch(n: int, seed: int, attack: str) -> tuple[dict, collections.Counter, dict]:
+    """Run the network, watching first meetings with attackers; restore every method after."""
+    met: dict[str, set[str]] = collections.defaultdict(set)   # attacker -> deciders that dealt with it
+    counts: collections.Counter = collections.Counter()
+    by_prior: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])  # prior deciders -> [accepted, refused]
+    owner: dict[int, NetworkedKernelTrainer] = {}              # id(policy) -> its trainer
+    decided: set[tuple[str, str]] = set()
+
+    original_init = NetworkedKernelTrainer.__init__
+    original_update = NetworkedKernelTrainer._update_reputation
+    original_decide = shared.SharedPolicy.decide
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        owner[id(self.policy)] = self
+
+    def update(self, peer, ok, reason, now=None):
+        if peer.startswith("m"):
+            met[peer].add(self.ai_id)
+        return original_update(self, peer, ok, reason, now)
+
+    def decide(self, ctx):
+        verdict = original_decide(self, ctx)
+        attacker = ctx.initiator
+        if attacker.startswith("m") and ctx.successes == 0 and ctx.failures == 0:
+            trainer = owner[id(self)]
+            book = trainer.witness
+            before = met[attacker] - {trainer.ai_id}
+            heard = [r for r in book.by_subject.get(attacker, ()) if r in before]
+            if (trainer.ai_id, attacker) not in decided:          # each pair's first decision only
+                decided.add((trainer.ai_id, attacker))
+                by_prior[len(before)][0 if verdict.accept else 1] += 1
+            if verdict.accept:
+                counts["accepted"] += 1
+                if not before:
+                    counts["nobody had met it"] += 1
+                elif not heard:
+                    counts["heard nothing from them"] += 1
+                elif not any(book.is_proven(r) for r in heard):
+                    counts["heard, none proven"] += 1
+                else:
+                    counts["heard from a proven one"] += 1
+        return verdict
+
+    NetworkedKernelTrainer.__init__ = init
+    NetworkedKernelTrainer._update_reputation = update
+    shared.SharedPolicy.decide = decide
+    try:
+        scenario = network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8)
+        metrics = network.run(scenario, "shared", seed)
+    finally:
+        NetworkedKernelTrainer.__init__ = original_init
+        NetworkedKernelTrainer._update_reputation = original_update
+        shared.SharedPolicy.decide = original_decide
+    return metrics, counts, dict(by_prior)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=300, help="peers in the network (default 300)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--attack", default="always-fail", choices=ATTACKS)
+    ap.add_argument("--broadcast-every", type=int, default=int(rp.BROADCAST_EVERY_S), metavar="S",
+                    help="what-if: honest trainers broadcast every S seconds (the protocol: 30; liars keep 30)")
+    ap.add_argument("--no-caps", action="store_true", help="what-if: no bounds on the reports kept")
+    args = ap.parse_args(argv)
+    if args.broadcast_every < 1:
+        ap.error(f"--broadcast-every must be at least 1 second, got {args.broadcast_every}")
+    if args.n < 10:
+        ap.error(f"--n must be at least 10, got {args.n}")
+
+    saved_period = rp.BROADCAST_EVERY_S
+    saved_caps = dict(witness.WitnessBook.__init__.__kwdefaults__)
+    rp.BROADCAST_EVERY_S = float(args.broadcast_every)
+    if args.no_caps:
+        witness.WitnessBook.__init__.__kwdefaults__ = {
+            **saved_caps, "max_subjects": 10**9, "max_reporters_per_subject": 10**9,
+            "max_reporters": 10**9, "max_reports": 10**9}
+    started = time.perf_counter()
+    try:
+        metrics, counts, by_prior = watch(args.n, args.seed, args.attack)
+    finally:
+        rp.BROADCAST_EVERY_S = saved_period
+        witness.WitnessBook.__init__.__kwdefaults__ = saved_caps
+    took = time.perf_counter() - started
+
+    attackers = int(round(args.n * 0.7))
+    accepted = counts["accepted"]
+    print(f"N={args.n} {args.attack} cold, seed {args.seed}, shared; honest broadcasts every "
+          f"{args.broadcast_every} s{'; no caps on reports' if args.no_caps else ''}")
+    print(f"failed/accepted {100 * metrics['failed_per_accepted']:.1f}%  honest refused "
+          f"{100 * metrics['honest_refused']:.1f}%")
+    print(f"first meetings with attackers accepted: {accepted} ({accepted / attackers:.1f} per attacker)")
+    for key in ("nobody had met it", "heard nothing from them", "heard, none proven", "heard from a proven one"):
+        share = 100 * counts[key] / accepted if accepted else 0.0
+        print(f"  {key:26s} {counts[key]:6d}  {share:4.0f}%")
+    print("first decisions that accepted, by how many deciders had met the attacker before:")
+    print("  " + "  ".join(f"{j}: {100 * a / (a + r):.0f}%" for j, (a, r) in sorted(by_prior.items()) if a + r))
+    print(f"{took:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
