@@ -39,7 +39,12 @@ from collab_tui.sim import network  # noqa: E402
 from collab_tui.sim.behaviours import ATTACKS  # noqa: E402
 
 
-def watch(n: int, seed: int, attack: str) -> tuple[dict, collections.Counter, dict]:
+def cold_start(n: int, attack: str) -> network.Scenario:
+    """The network measured: a cold start (warm-up 0), 8 meetings per pair, the defaults otherwise."""
+    return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8)
+
+
+def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Counter, dict]:
     """Run the network, watching first meetings with attackers; restore every method after."""
     met: dict[str, set[str]] = collections.defaultdict(set)   # attacker -> deciders that dealt with it
     counts: collections.Counter = collections.Counter()
@@ -67,12 +72,12 @@ def watch(n: int, seed: int, attack: str) -> tuple[dict, collections.Counter, di
             trainer = owner[id(self)]
             book = trainer.witness
             before = met[attacker] - {trainer.ai_id}
-            heard = [r for r in book.by_subject.get(attacker, ()) if r in before]
             if (trainer.ai_id, attacker) not in decided:          # each pair's first decision only
                 decided.add((trainer.ai_id, attacker))
                 by_prior[len(before)][0 if verdict.accept else 1] += 1
             if verdict.accept:
                 counts["accepted"] += 1
+                heard = [r for r in book.by_subject.get(attacker, ()) if r in before]
                 if not before:
                     counts["nobody had met it"] += 1
                 elif not heard:
@@ -87,7 +92,6 @@ def watch(n: int, seed: int, attack: str) -> tuple[dict, collections.Counter, di
     NetworkedKernelTrainer._update_reputation = update
     shared.SharedPolicy.decide = decide
     try:
-        scenario = network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8)
         metrics = network.run(scenario, "shared", seed)
     finally:
         NetworkedKernelTrainer.__init__ = original_init
@@ -117,15 +121,16 @@ def main(argv: list[str] | None = None) -> int:
         witness.WitnessBook.__init__.__kwdefaults__ = {
             **saved_caps, "max_subjects": 10**9, "max_reporters_per_subject": 10**9,
             "max_reporters": 10**9, "max_reports": 10**9}
+    scenario = cold_start(args.n, args.attack)
     started = time.perf_counter()
     try:
-        metrics, counts, by_prior = watch(args.n, args.seed, args.attack)
+        metrics, counts, by_prior = watch(scenario, args.seed)
     finally:
         rp.BROADCAST_EVERY_S = saved_period
         witness.WitnessBook.__init__.__kwdefaults__ = saved_caps
     took = time.perf_counter() - started
 
-    attackers = int(round(args.n * 0.7))
+    attackers = int(round(scenario.n * scenario.malicious))
     accepted = counts["accepted"]
     print(f"N={args.n} {args.attack} cold, seed {args.seed}, shared; honest broadcasts every "
           f"{args.broadcast_every} s{'; no caps on reports' if args.no_caps else ''}")

@@ -1,8 +1,13 @@
 """The simulation with reports: small networks, a few seconds in all."""
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
+from collab_tui.core import reports as rp
+from collab_tui.core import shared, witness
+from collab_tui.core.trainer import NetworkedKernelTrainer
 from collab_tui.sim import cli
 from collab_tui.sim.behaviours import LIARS
 from collab_tui.sim.network import ENGINES, Scenario, run
@@ -111,8 +116,6 @@ def test_cli_rejects_unknown_liars(capsys):
 
 
 def _first_meetings_script():
-    import importlib.util
-    from pathlib import Path
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "first_meetings.py"
     spec = importlib.util.spec_from_file_location("first_meetings", path)
     module = importlib.util.module_from_spec(spec)
@@ -121,13 +124,10 @@ def _first_meetings_script():
 
 
 def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_what_it_changed(capsys):
-    from collab_tui.core import reports as rp
-    from collab_tui.core import shared, witness
-    from collab_tui.core.trainer import NetworkedKernelTrainer
     script = _first_meetings_script()
     before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
               shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation)
-    metrics, counts, by_prior = script.watch(20, 1, "always-fail")
+    metrics, counts, by_prior = script.watch(script.cold_start(20, "always-fail"), 1)
     # every attacker's first acceptance is counted once, in exactly one of the four kinds
     kinds = ("nobody had met it", "heard nothing from them", "heard, none proven", "heard from a proven one")
     assert counts["accepted"] == sum(counts[k] for k in kinds) > 0
