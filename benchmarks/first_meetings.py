@@ -39,6 +39,11 @@ from collab_tui.sim import network  # noqa: E402
 from collab_tui.sim.behaviours import ATTACKS  # noqa: E402
 
 
+#: what we had heard of the attacker at an accepted first meeting, in the order printed
+NOBODY, NOTHING, UNPROVEN, PROVEN = KINDS = ("nobody had met it", "heard nothing from them",
+                                            "heard, none proven", "heard from a proven one")
+
+
 def cold_start(n: int, attack: str) -> network.Scenario:
     """The network measured: a cold start (warm-up 0), 8 meetings per pair, the defaults otherwise."""
     return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8)
@@ -79,13 +84,13 @@ def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Coun
                 counts["accepted"] += 1
                 heard = [r for r in book.by_subject.get(attacker, ()) if r in before]
                 if not before:
-                    counts["nobody had met it"] += 1
+                    counts[NOBODY] += 1
                 elif not heard:
-                    counts["heard nothing from them"] += 1
+                    counts[NOTHING] += 1
                 elif not any(book.is_proven(r) for r in heard):
-                    counts["heard, none proven"] += 1
+                    counts[UNPROVEN] += 1
                 else:
-                    counts["heard from a proven one"] += 1
+                    counts[PROVEN] += 1
         return verdict
 
     NetworkedKernelTrainer.__init__ = init
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"failed/accepted {100 * metrics['failed_per_accepted']:.1f}%  honest refused "
           f"{100 * metrics['honest_refused']:.1f}%")
     print(f"first meetings with attackers accepted: {accepted} ({accepted / attackers:.1f} per attacker)")
-    for key in ("nobody had met it", "heard nothing from them", "heard, none proven", "heard from a proven one"):
+    for key in KINDS:
         share = 100 * counts[key] / accepted if accepted else 0.0
         print(f"  {key:26s} {counts[key]:6d}  {share:4.0f}%")
     print("first decisions that accepted, by how many deciders had met the attacker before:")

@@ -126,19 +126,18 @@ def _first_meetings_script():
 def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_what_it_changed(capsys):
     script = _first_meetings_script()
     before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
-              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation)
+              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__)
     metrics, counts, by_prior = script.watch(script.cold_start(20, "always-fail"), 1)
     # every attacker's first acceptance is counted once, in exactly one of the four kinds
-    kinds = ("nobody had met it", "heard nothing from them", "heard, none proven", "heard from a proven one")
-    assert counts["accepted"] == sum(counts[k] for k in kinds) > 0
-    assert counts["nobody had met it"] <= 14                  # one very first meeting per attacker at most
+    assert counts["accepted"] == sum(counts[k] for k in script.KINDS) > 0
+    assert counts[script.NOBODY] <= 14                 # one very first meeting per attacker at most
     assert sum(a for a, _ in by_prior.values()) <= counts["accepted"]   # some were refused first, accepted later
     assert metrics["failed_per_accepted"] > 0
     assert script.main(["--n", "20", "--broadcast-every", "1", "--no-caps"]) == 0
     out = capsys.readouterr().out
     assert "honest broadcasts every 1 s; no caps on reports" in out and "per attacker" in out
     after = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
-             shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation)
+             shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__)
     assert after == before
     with pytest.raises(SystemExit):
         script.main(["--broadcast-every", "0"])
