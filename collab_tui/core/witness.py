@@ -90,6 +90,9 @@ CROWD_CAP = 1.5           # the most the reporters not yet proven can say togeth
 WEAK_CAP = 1.4            # ...together with the stranger prior, for a peer we never met (below the refusal line, 1.5)
 STRANGER_GOOD_LOW = 0.2   # the stranger prior never puts a stranger's chance of being good below this
 COUNTED = 0.1             # a reporter believed less than this is not named among those who "said"
+AGAINST_HIGH = 4.0        # the most (either way) a reporter's accusations checked against the caught liars are worth
+AGAINST_REFIT = 32        # what one such check is worth is re-learned after this many more of them
+_CAUGHT_LIAR = math.log(COUNTED / (1.0 - COUNTED))   # believed less than ``COUNTED`` in both kinds: a caught liar
 
 GOOD, BAD = 0, 1          # kinds of claim: praise, accusation
 
@@ -104,6 +107,7 @@ class Report:
     received_at: float
     judged: bool = False       # already checked against our own record
     asked: bool = True         # an answer to our query (False: unsolicited, pooled only once its reporter is proven)
+    against: bool = False      # already checked against what the liars we caught say of the subject
 
     @property
     def outcomes(self) -> float:
@@ -123,6 +127,7 @@ class Witness:
     pinned: bool = False
     kind_checks: list = field(default_factory=lambda: [0, 0])    # per kind: claims checked...
     kind_caught: list = field(default_factory=lambda: [0, 0])    # ...and caught
+    against: list = field(default_factory=lambda: [0, 0])        # accusations checked against the caught liars, contradicting them
 
     @property
     def checks(self) -> int:
@@ -220,6 +225,8 @@ class WitnessBook:
         self.strangers = [0, 0]           # first meetings that succeeded, failed
         self._model: ReporterModel | None = None   # honest reporters and liars, fitted (``population``)
         self._unfitted = 0                         # checks made (or forgotten) since
+        self._against_worth: tuple[float, float] | None = None   # what an accusation contradicting / agreeing with the caught liars is worth
+        self._against_unfitted = 0                 # checks against them made since
         self.set_trusted(trusted)
 
     # ---- settings --------------------------------------------------------
@@ -256,8 +263,9 @@ class WitnessBook:
                 self._count += 1
             old = reports.get(subject)
             report = reports[subject] = Report(successes, failures, last, now, asked=asked)
-            if old is not None and old.judged and (old.successes, old.failures) == (successes, failures):
-                report.judged = True                          # the same claim again: judged once
+            if old is not None and (old.successes, old.failures) == (successes, failures):
+                report.judged = old.judged                    # the same claim again: judged once
+                report.against = old.against
             if self.own_counts is not None:
                 mine = self.own_counts(subject)
                 if mine is not None:
@@ -381,11 +389,101 @@ class WitnessBook:
     def _weight(self, w: Witness, kind: int) -> float:
         if w.pinned:
             return 1.0
-        score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
-        if score is not None and score < self.floor:
+        if self._silenced(w):
             return 0.0          # a reporter below our threshold as a collaborator counts for nothing
+        own = self._own_belief(w, kind)
+        if kind == BAD and own > -40.0:
+            own += self._against_evidence(w)
+        return _sigmoid(own)
+
+    def _silenced(self, w: Witness) -> bool:
+        score = self.collaborator_score(w.reporter) if self.collaborator_score is not None else None
+        return score is not None and score < self.floor
+
+    def _own_belief(self, w: Witness, kind: int) -> float:
+        """log-odds of belief in ``w``'s claims of ``kind`` from our own checks alone."""
         passed = min(CREDIT_HIGH, w.passed[kind] * self.check_worth(kind))
-        return _sigmoid(PRIOR + passed + w.caught_cost[GOOD] + w.caught_cost[BAD])
+        return PRIOR + passed + w.caught_cost[GOOD] + w.caught_cost[BAD]
+
+    # ---- checking claims against the liars we caught ----------------------
+    def _caught_liar(self, w: Witness) -> bool:
+        """Caught lying at least once and believed less than ``COUNTED`` in both kinds of claim on our
+        own checks (or silenced as a collaborator)."""
+        if w.pinned or not w.caught:
+            return False
+        return self._silenced(w) or max(self._own_belief(w, GOOD), self._own_belief(w, BAD)) < _CAUGHT_LIAR
+
+    def _check_against_liars(self, subject: str) -> None:
+        """Check each accusation of ``subject`` (a peer we never met) not checked so far against what
+        the liars we caught say of it, once, when they all say one kind of thing (each caught liar
+        against the others). An accusation that contradicts them is a point for its reporter as an
+        accuser, one that agrees a point against, each worth what ``against_worth`` learned."""
+        index = self.by_subject.get(subject)
+        if not index:
+            return
+        claims = []            # (witness, report, a, b, kind, caught liar?)
+        for reporter in index:
+            w = self.witnesses.get(reporter)
+            report = w.reports.get(subject) if w is not None else None
+            if report is None or report.outcomes <= 0 or w.pinned:
+                continue
+            a, b = capped(report.successes, report.failures)
+            claims.append((w, report, a, b, claim_kind(a, b), self._caught_liar(w)))
+        liars = [c for c in claims if c[5]]
+        if not liars:
+            return
+        total_s = sum(c[2] for c in liars)
+        total_f = sum(c[3] for c in liars)
+        for w, report, a, b, kind, liar in claims:
+            if kind != BAD or report.against:
+                continue
+            others = [c for c in liars if c[0] is not w]        # a caught liar: against the others
+            if not others or len({c[4] for c in others}) != 1:
+                continue                                        # no consensus among them: nothing to contradict
+            s, f = (total_s - a, total_f - b) if liar else (total_s, total_f)
+            report.against = True
+            s, f = capped(s, f)
+            w.against[0] += 1
+            if consistency(a, b, s, f) < -NOISE:
+                w.against[1] += 1
+            self._against_unfitted += 1
+
+    def against_worth(self) -> tuple[float, float]:
+        """What one accusation that contradicted the caught liars is worth, and one that agreed with
+        them, as log-odds: ``ln c_h / c_l`` and ``ln (1 - c_h) / (1 - c_l)``, with ``c_h`` how often the
+        accusations of the reporters our own checks proved contradict them and ``c_l`` how often each
+        caught liar's accusations contradict the others (each from a weak start at one in two).
+        Colluders agree with one another and honest witnesses contradict them: a contradiction is then
+        strong evidence. Liars that contradict each other as often as honest witnesses do make it
+        none. Re-learned after ``AGAINST_REFIT`` more checks."""
+        worth = self._against_worth
+        if worth is not None and self._against_unfitted < AGAINST_REFIT:
+            return worth
+        sums = [[1.0, 2.0], [1.0, 2.0]]        # [proven, caught liar] -> [contradicted, checked]
+        for w in self.witnesses.values():
+            if w.pinned or not w.against[0]:
+                continue
+            if self._caught_liar(w):
+                who = 1
+            elif not self._silenced(w) and max(self._own_belief(w, GOOD), self._own_belief(w, BAD)) >= 0.0:
+                who = 0
+            else:
+                continue
+            sums[who][0] += w.against[1]
+            sums[who][1] += w.against[0]
+        ch, cl = (min(0.98, max(0.02, c / n)) for c, n in sums)
+        worth = self._against_worth = (math.log(ch / cl), math.log((1.0 - ch) / (1.0 - cl)))
+        self._against_unfitted = 0
+        return worth
+
+    def _against_evidence(self, w: Witness) -> float:
+        """What ``w``'s accusations checked against the caught liars say of it as an accuser (log-odds,
+        within ``AGAINST_HIGH``)."""
+        checked, contradicted = w.against
+        if not checked:
+            return 0.0
+        contra, agree = self.against_worth()
+        return max(-AGAINST_HIGH, min(AGAINST_HIGH, contradicted * contra + (checked - contradicted) * agree))
 
     def liar_catch_rate(self, kind: int) -> float:
         """How often a liar is caught per check of a claim of ``kind``: the reporter model's rate
@@ -436,6 +534,8 @@ class WitnessBook:
 
     def view(self, subject: str, rows: bool = False) -> NetworkView:
         """What the reporters say of ``subject`` (pooled as in the module doc)."""
+        if self.own_counts is None or self.own_counts(subject) is None:
+            self._check_against_liars(subject)
         index = self.by_subject.get(subject)
         raw_s = raw_f = 0.0
         n = 0

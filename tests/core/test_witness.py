@@ -387,3 +387,88 @@ def test_a_flood_of_claims_never_pushes_out_what_a_proven_reporter_said():
     for r, at in (("P", 1.0), ("Q", 2.0), ("R", 3.0)):
         all_proven.ingest(r, [obs("Y", 0, 2)], at)
     assert list(all_proven.by_subject["Y"]) == ["Q", "R"]
+
+
+def caught_ring_and_proven_witnesses(book, record, ring=("m1", "m2", "m3"), honest=("h1", "h2")):
+    """A ring of colluders we caught lying (they praise attackers and slander honest peers we met)
+    and two honest reporters our own checks proved, all of whom also spoke of ten peers we never met."""
+    for i in range(6):
+        for r in ring:
+            book.ingest(r, [obs(f"bad{i}", 8, 0), obs(f"good{i}", 0, 8)], float(i))
+        for h in honest:
+            book.ingest(h, [obs(f"bad{i}", 0, 2), obs(f"good{i}", 3, 0)], float(i))
+        see(book, record, f"bad{i}", False)
+        see(book, record, f"good{i}", True)
+    for i in range(10):                     # peers we never met: attackers the ring praises and the witnesses
+        for r in ring:                      # accuse, honest peers the ring slanders and the witnesses praise
+            book.ingest(r, [obs(f"far{i}", 8, 0), obs(f"farh{i}", 0, 8)], 10.0)
+        for h in honest:
+            book.ingest(h, [obs(f"far{i}", 0, 1), obs(f"farh{i}", 2, 0)], 10.0)
+        book.view(f"far{i}")
+        book.view(f"farh{i}")
+
+
+def test_a_reporter_that_contradicts_the_liars_we_caught_is_believed_before_we_share_a_peer_with_it():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    caught_ring_and_proven_witnesses(book, record)
+    contra, agree = book.against_worth()
+    assert contra > 2.0 and agree < 0.0       # the proven witnesses contradicted them; the liars never each other
+    for r in ("m1", "m2", "m3"):              # the ring praising a stranger ...
+        book.ingest(r, [obs("stranger", 8, 0)], 20.0)
+    book.ingest("new", [obs("stranger", 0, 1)], 20.0)   # ... a reporter we never checked once accuses it
+    assert book.judged("new") == 0
+    v = book.view("stranger")
+    assert book.weight("new", BAD) > witness.PROVEN     # it contradicted the caught liars: believed
+    assert book.weight("new", GOOD) < witness.PROVEN    # in accusations only
+    assert v.proven < -1.5                              # one failure from a believed witness counts
+
+    fresh = WitnessBook("me")                            # without caught liars the same claim is the prior's
+    fresh.ingest("new", [obs("stranger", 0, 1)], 20.0)
+    fresh.view("stranger")
+    assert fresh.weight("new", BAD) == pytest.approx(1 / (1 + math.exp(1.0)))
+
+
+def test_agreeing_with_the_liars_we_caught_costs_belief_each_accusation_is_checked_once_praise_never():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    caught_ring_and_proven_witnesses(book, record)
+    prior = 1 / (1 + math.exp(1.0))
+    for r in ("m1", "m2", "m3"):
+        book.ingest(r, [obs("victim", 0, 8), obs("friend", 8, 0)], 20.0)
+    book.ingest("echo", [obs("victim", 0, 8)], 20.0)    # slanders whom the ring slanders
+    book.ingest("fan", [obs("friend", 8, 0)], 20.0)     # praises whom the ring praises
+    for _ in range(3):
+        book.view("victim")
+        book.view("friend")
+    assert book.witnesses["echo"].against == [1, 0]     # checked once, agreed
+    assert book.weight("echo", BAD) < prior             # below the prior
+    assert book.witnesses["fan"].against == [0, 0]      # praise is not checked this way
+    assert book.weight("fan", GOOD) == pytest.approx(prior)
+
+
+def test_liars_that_disagree_among_themselves_are_no_consensus_to_contradict():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    caught_ring_and_proven_witnesses(book, record)
+    book.ingest("m1", [obs("split", 8, 0)], 20.0)
+    book.ingest("m2", [obs("split", 0, 8)], 20.0)
+    book.ingest("new", [obs("split", 0, 1)], 20.0)
+    book.view("split")
+    assert book.witnesses["new"].against == [0, 0]
+    assert book.weight("new", BAD) == pytest.approx(1 / (1 + math.exp(1.0)))
+
+
+def test_a_caught_liar_is_checked_against_the_other_liars_never_against_itself():
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    caught_ring_and_proven_witnesses(book, record)
+    book.ingest("m1", [obs("alone", 0, 8)], 20.0)      # one caught liar speaks of it: nobody to check against
+    book.view("alone")
+    assert book.witnesses["m1"].against == [10, 0]     # only the ten honest peers the ring slandered together
+    record["met"] = (1, 0)                              # a peer we met: our own check, not this one
+    for r in ("m1", "m2"):
+        book.ingest(r, [obs("met", 0, 8)], 21.0)
+    book.ingest("new", [obs("met", 0, 1)], 21.0)
+    book.view("met")
+    assert book.witnesses["new"].against == [0, 0]
