@@ -155,6 +155,8 @@ class ReporterRow:
     weight: float          # 0..1: our belief that its claims of this kind are true
     pinned: bool
     unasked: bool = False  # sent unasked by a reporter not proven: judges it, not pooled (weight 0)
+    against: tuple[int, int] = (0, 0)   # an accusation: the reporter's accusations checked against the
+                                        # liars we caught, and how many contradicted them
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,7 +566,8 @@ class WitnessBook:
                 if rows:
                     out.append(ReporterRow(reporter, report.successes, report.failures, report.last_outcome_at,
                                            report.received_at, 1.0 if w.pinned else w.accuracy(kind),
-                                           weight, w.pinned, unasked))
+                                           weight, w.pinned, unasked,
+                                           (w.against[0], w.against[1]) if kind == BAD else (0, 0)))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
         if not n:

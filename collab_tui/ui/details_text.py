@@ -150,8 +150,8 @@ def peer_details(t: Any, peer: str) -> Details:
 def network_into(body: Details, t: Any, peer: str) -> None:
     """What the network says of ``peer``: its score from the reports we believe, then each
     reporter with its accuracy (the share of its checked claims of that kind that agreed with
-    our own record), its weight (our belief, 0–1, that its claims of that kind are true) and
-    what it said."""
+    our own record), its weight (our belief, 0–1, that its claims of that kind are true), for an
+    accuser how often its accusations contradicted the liars we caught, and what it said."""
     view = t.network_view(peer)
     body.heading("what the network says")
     if view.score is None:
@@ -164,6 +164,8 @@ def network_into(body: Details, t: Any, peer: str) -> None:
         said = f"said {_count(row.successes)} ✓ / {_count(row.failures)} ✗"
         rows.append((f"  {row.reporter}", f"{said} · accuracy {row.accuracy:.2f} · weight {row.weight:.2f}"
                                           + (" · pinned" if row.pinned else "")
+                                          + (f" · contradicted the caught liars {row.against[1]} of {row.against[0]}"
+                                             if row.against[0] else "")
                                           + (" · unasked: not counted until believed" if row.unasked else "")))
     body.rows(rows)
 

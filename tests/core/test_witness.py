@@ -422,6 +422,8 @@ def test_a_reporter_that_contradicts_the_liars_we_caught_is_believed_before_we_s
     assert book.weight("new", BAD) > witness.PROVEN     # it contradicted the caught liars: believed
     assert book.weight("new", GOOD) < witness.PROVEN    # in accusations only
     assert v.proven < -1.5                              # one failure from a believed witness counts
+    row = next(r for r in book.view("stranger", rows=True).rows if r.reporter == "new")
+    assert row.against == (1, 1) and row.accuracy == 0.5     # for the details view: no own check yet
 
     fresh = WitnessBook("me")                            # without caught liars the same claim is the prior's
     fresh.ingest("new", [obs("stranger", 0, 1)], 20.0)

@@ -148,3 +148,42 @@ async def test_a_reason_decided_by_reports_shows_in_the_reason_column(make_app, 
         requests = app.main.requests
         await settle(pilot, lambda: "in:" + key in requests.rows)
         assert requests.get_cell("in:" + key, "reason").plain.startswith("reports: 0 ✓ / 10 ✗ from 2 reporters")
+
+
+def test_an_accusers_row_says_how_often_it_contradicted_the_caught_liars():
+    """The weight of a reporter we never checked can come from contradicting the liars we caught
+    (core/witness.py): its row says so, or "accuracy 0.50 · weight 0.9" would be a riddle."""
+    from types import SimpleNamespace
+
+    from collab_tui.core.witness import WitnessBook
+    from collab_tui.ui.details_text import Details, network_into
+    record = {}
+    book = WitnessBook("me", own_counts=record.get)
+    for i in range(6):                       # a ring caught lying, two witnesses proven
+        for r in ("m1", "m2", "m3"):
+            book.ingest(r, [(f"bad{i}", 8.0, 0.0, None), (f"good{i}", 0.0, 8.0, None)], float(i))
+        for h in ("h1", "h2"):
+            book.ingest(h, [(f"bad{i}", 0.0, 2.0, None), (f"good{i}", 3.0, 0.0, None)], float(i))
+        record[f"bad{i}"], record[f"good{i}"] = (0, 1), (1, 0)
+        book.learn(f"bad{i}", False)
+        book.learn(f"good{i}", True)
+    for i in range(10):
+        for r in ("m1", "m2", "m3"):
+            book.ingest(r, [(f"far{i}", 0.0, 8.0, None)], 10.0)
+        for h in ("h1", "h2"):
+            book.ingest(h, [(f"far{i}", 3.0, 0.0, None)], 10.0)
+        book.ingest("h1", [(f"farbad{i}", 0.0, 1.0, None)], 10.0)
+        for r in ("m1", "m2", "m3"):
+            book.ingest(r, [(f"farbad{i}", 8.0, 0.0, None)], 10.0)
+        book.view(f"far{i}")
+        book.view(f"farbad{i}")
+    for r in ("m1", "m2", "m3"):
+        book.ingest(r, [("Mallory", 8.0, 0.0, None)], 20.0)
+    book.ingest("Newbie", [("Mallory", 0.0, 1.0, None)], 20.0)
+    body = Details()
+    network_into(body, SimpleNamespace(network_view=lambda p: book.view(p, rows=True), trust_threshold=0.5),
+                 "Mallory")
+    line = next(x for x in body.plain.splitlines() if x.strip().startswith("Newbie"))
+    assert "said 0 ✓ / 1 ✗ · accuracy 0.50" in line and line.endswith("contradicted the caught liars 1 of 1")
+    ring = next(x for x in body.plain.splitlines() if x.strip().startswith("m1"))
+    assert "contradicted" not in ring                        # praise: not checked this way
