@@ -424,3 +424,28 @@ async def test_a_settings_change_reaches_the_app_as_a_message(make_app, clock, t
         await settle(pilot, lambda: app.config.reputation.alpha == 0.35)
         assert seen
     assert tomllib.loads((tmp_path / "config.toml").read_text())["reputation"]["alpha"] == 0.35
+
+
+async def test_history_reasons_wrap_in_their_column_at_80_columns(make_app, clock):
+    """At 80×24 the history table fits its box: no sideways scrolling, and a long reason is
+    all there, wrapped inside the Reason column."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, clock)
+        long_reason = "sha256 mismatch: " + " ".join(f"word{i}" for i in range(20)) + " THE-END"
+        app.runner.trainer.book.update("Mallory", False, long_reason, clock())
+        select(app.main.requests, "in:Mallory/req-m1")
+        await pilot.press("enter")
+        details = app.screen
+        assert isinstance(details, DetailsScreen)
+        history = details.query_one("#history")
+        await settle(pilot, lambda: history.size.width > 0 and history.virtual_size.width
+                     <= history.scrollable_content_region.width)
+        assert not history.show_horizontal_scrollbar
+        lines = ["".join(seg.text for seg in strip) for strip in history.render_lines(history.region.reset_offset)]
+        text = " ".join(lines)
+        assert "word19" in text and "THE-END" in text                # nothing cut off
+        reason_lines = [line for line in lines if "word" in line or "THE-END" in line]
+        assert len(reason_lines) >= 2                                  # it wrapped
+        await pilot.resize_terminal(160, 48)                           # wider: the column follows
+        await settle(pilot, lambda: history.columns[list(history.columns)[3]].width > 60)

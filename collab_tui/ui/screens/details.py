@@ -41,20 +41,44 @@ class DetailsScreen(ModalScreen[None]):
                 yield Static(summary, id="history-title", markup=False)
                 yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
 
+    #: the history's fixed columns (time, score, outcome); the reason takes the rest of the width
+    FIXED = (("Time", 8), ("Score", 13), ("Outcome", 10))
+    REASON_MIN = 20
+
     def on_mount(self) -> None:
-        if self.peer is None:
-            return
+        if self.peer is not None:
+            self._fill_history()                        # at once (rows to read), then at the laid-out width
+            self.call_after_refresh(self._fill_history)
+
+    def on_resize(self) -> None:
+        if self.peer is not None:
+            self.call_after_refresh(self._fill_history)
+
+    def _reason_width(self, table: DataTable) -> int:
+        """What the reason column can have without a horizontal scrollbar: the table's width less
+        the fixed columns, each column's padding and the vertical scrollbar."""
+        width = table.size.width or self.app.size.width
+        used = sum(w for _, w in self.FIXED) + 2 * table.cell_padding * (len(self.FIXED) + 1)
+        return max(self.REASON_MIN, width - used - table.styles.scrollbar_size_vertical)
+
+    def _fill_history(self) -> None:
+        """The peer's history, newest first. Long reasons wrap inside their column (rows as tall as
+        they need), so nothing is cut off and nothing scrolls sideways, at 80 columns too."""
         table = self.query_one("#history", DataTable)
-        table.add_column("Time", width=8)
-        table.add_column("Score", width=13)
-        table.add_column("Outcome", width=10)
-        table.add_column("Reason", width=60)
+        width = self._reason_width(table)
+        if getattr(self, "_history_width", None) == width:
+            return
+        self._history_width = width
+        table.clear(columns=True)
+        for label, w in self.FIXED:
+            table.add_column(label, width=w)
+        table.add_column("Reason", width=width)
         entries = list(self.record.history) if self.record else []
         for change in reversed(entries):
             outcome = {"success": "✓ success", "failure": "✗ failure", "undo": "↺ undo"}[change.outcome]
             reason = peer_text(change.reason, 500) + ("  (undone)" if change.undone else "")
             style = "strike dim" if change.undone else ""
             table.add_row(Text(clock_time(change.time)), Text(f"{change.old:.2f} → {change.new:.2f}", style),
-                          Text(outcome, style), Text(reason, style))
+                          Text(outcome, style), Text(reason, style), height=None)
         if not entries:
             table.add_row(Text("—"), Text(""), Text(""), Text("no recorded outcome yet"))
