@@ -36,6 +36,14 @@ this reporter passed checks. A reporter whose score as a collaborator is below o
 counts for nothing; a good collaborator earns nothing as a witness by it. Pinned reporters
 (``reputation.trusted_reporters``) are believed fully.
 
+**Against the liars we caught** (accusations only). Most claims in a large network are about
+peers we never met, which no record of ours can check. An accusation of such a peer is checked
+instead, once, against what the liars we caught say of it when they agree among themselves
+(``_check_against_liars``): contradicting them is a point for its reporter as an accuser, agreeing
+a point against, each worth what ``against_worth`` learned from how often proven reporters and
+the caught liars themselves contradict them. Colluders agree with each other and honest
+witnesses contradict them, so an honest accuser is believed before we share a peer with it.
+
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
 as convincing as its liar could make it (as likely as under the rate that fits it best),
