@@ -32,6 +32,7 @@ from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
 from .io.logs import configure_logging
 from .io.runner import TrainerRunner
+from .sim.behaviours import LIARS, framing_role
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ class AcceptEverything:
         return Decision(True, "malicious", "accepts everything", ctx.score, ctx.threshold)
 
 
-LIARS = ("none", "badmouth", "collude", "camouflage", "ballot")
 CLAIMED = 8
 
 
@@ -82,6 +82,12 @@ class LyingTrainer(NetworkedKernelTrainer):
                     out.append(truth[subject])
                 continue
             friend = self.accomplice(subject)
+            if self.liars == "framing":
+                sacrifice = framing_role(self.ai_id) == "sacrifice"
+                if sacrifice or not friend:
+                    out.append({"subject": subject, "successes": CLAIMED if sacrifice else 0,
+                                "failures": 0 if sacrifice else CLAIMED, "last_outcome_at": self.now})
+                continue
             if friend and self.liars != "badmouth":
                 out.append({"subject": subject, "successes": CLAIMED, "failures": 0, "last_outcome_at": self.now})
             elif not friend and self.liars != "ballot":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import zlib
 
 from ..core.policy import DEADLINE_MISSED
 from ..core.reputation import ewma
@@ -25,12 +26,15 @@ REPORT_ATTACKS = (SLANDERER, SLEEPER)
 ALL_ATTACKS = ATTACKS + REPORT_ATTACKS
 
 # What malicious peers say when asked about others (``--liars``):
-LIARS = ("none", "badmouth", "collude", "camouflage", "ballot")
+LIARS = ("none", "badmouth", "collude", "camouflage", "ballot", "framing")
 #   none:       they tell the truth about what they saw;
 #   badmouth:   honest peers are reported as failing every time, nothing said of attackers;
 #   collude:    attackers praised, honest peers badmouthed;
 #   camouflage: the truth 60% of the time, colluding lies otherwise;
-#   ballot:     attackers praised, honest peers never badmouthed (ballot-stuffing only).
+#   ballot:     attackers praised, honest peers never badmouthed (ballot-stuffing only);
+#   framing:    half the ring (``framing_role``) praises every peer, honest ones too, and is soon
+#               caught on the attackers; the other half badmouths honest peers only, contradicting
+#               the first half on every one of them (docs/trust.md, "The attack it invites").
 CLAIMED_OUTCOMES = 8.0       # how many outcomes a lie claims (weighed at most 10 anyway)
 
 
@@ -99,15 +103,26 @@ def rider_can_afford_failure(decider, peer_id: str, ctype: str,
     return decider.policy.decide(after).accept
 
 
+def framing_role(reporter: str) -> str:
+    """A framing liar's half of the ring, by its id: ``"sacrifice"`` (praises every peer) or
+    ``"accomplice"`` (badmouths honest peers only)."""
+    return "sacrifice" if zlib.crc32(reporter.encode()) % 2 == 0 else "accomplice"
+
+
 def claim(liars: str, liar_kind: str, subject_bad: bool, subject_kind: str, rng: random.Random,
-          settings: AttackSettings, truth: tuple[float, float] | None) -> tuple[float, float] | None:
+          settings: AttackSettings, truth: tuple[float, float] | None,
+          reporter: str = "") -> tuple[float, float] | None:
     """What a malicious reporter says of a subject: (successes, failures), or None (says nothing).
 
     ``truth`` is what an honest witness would say (None: nothing seen); ``subject_bad``
-    whether the subject is one of the attackers.
+    whether the subject is one of the attackers; ``reporter`` the liar's id (for ``framing``).
     """
     if liar_kind == SLANDERER:
         return (0.0, CLAIMED_OUTCOMES) if not subject_bad else (CLAIMED_OUTCOMES, 0.0)
+    if liars == "framing":
+        if framing_role(reporter) == "sacrifice":
+            return (CLAIMED_OUTCOMES, 0.0)
+        return None if subject_bad else (0.0, CLAIMED_OUTCOMES)
     if liars == "none" or (liars == "camouflage" and rng.random() < 0.6):
         return truth
     if subject_bad:

@@ -289,6 +289,23 @@ def test_malicious_bots_lie_as_told(liars, praised, accused):
     assert "asker" not in {o["subject"] for o in observations}
 
 
+@pytest.mark.parametrize("me, praised, accused", [
+    ("malicious-4", {"malicious-2", "honest-1", "X"}, set()),     # the sacrifice: praises every peer
+    ("malicious-1", set(), {"honest-1", "X"}),                    # the accomplice: slanders honest ones only
+])
+def test_framing_bots_split_the_ring_in_two(me, praised, accused):
+    from collab_tui.bots import LyingTrainer
+    from collab_tui.sim.behaviours import framing_role
+    assert framing_role(me) == ("sacrifice" if praised else "accomplice")
+    t = LyingTrainer(me, liars="framing", accomplice=lambda p: p.startswith("malicious-"))
+    t.handle(frame(wire.TRAINING_SYNC, "hub", {"active_ais": ["honest-1", "malicious-2", "X", "asker"]}), 0.0)
+    out = t.handle(frame(rp.REPUTATION_QUERY, "asker", {"query_id": "q", "subjects": None}, me), 2.0)
+    observations = sends(out)[0].payload["observations"]
+    rp.parse_report({"query_id": "q", "observations": observations})
+    assert {o["subject"] for o in observations if o["successes"] > o["failures"]} == praised
+    assert {o["subject"] for o in observations if o["failures"] > o["successes"]} == accused
+
+
 def good(subject, n=8):
     return [{"subject": subject, "successes": n, "failures": 0, "last_outcome_at": 1.0}]
 
