@@ -444,12 +444,17 @@ class WitnessBook:
             return
         total_s = sum(c[2] for c in liars)
         total_f = sum(c[3] for c in liars)
+        said = [0, 0]                                           # caught liars' claims per kind
+        for c in liars:
+            said[c[4]] += 1
         for w, report, a, b, kind, liar in claims:
             if kind != BAD or report.against:
                 continue
-            others = [c for c in liars if c[0] is not w]        # a caught liar: against the others
-            if not others or len({c[4] for c in others}) != 1:
-                continue                                        # no consensus among them: nothing to contradict
+            others = list(said)                                 # a caught liar: against the others
+            if liar:
+                others[kind] -= 1
+            if (others[GOOD] > 0) == (others[BAD] > 0):
+                continue                                        # none, or no consensus among them
             s, f = (total_s - a, total_f - b) if liar else (total_s, total_f)
             report.against = True
             s, f = capped(s, f)
