@@ -421,7 +421,11 @@ class WitnessBook:
         own checks (or silenced as a collaborator)."""
         if w.pinned or not w.caught:
             return False
-        return self._silenced(w) or max(self._own_belief(w, GOOD), self._own_belief(w, BAD)) < _CAUGHT_LIAR
+        return self._silenced(w) or self._own_best(w) < _CAUGHT_LIAR
+
+    def _own_best(self, w: Witness) -> float:
+        """log-odds of belief in ``w``'s better kind of claim, from our own checks alone."""
+        return max(self._own_belief(w, GOOD), self._own_belief(w, BAD))
 
     def _check_against_liars(self, subject: str) -> None:
         """Check each accusation of ``subject`` (a peer we never met) not checked so far against what
@@ -431,14 +435,17 @@ class WitnessBook:
         index = self.by_subject.get(subject)
         if not index:
             return
-        claims = []            # (witness, report, a, b, kind, caught liar?)
+        claims = []            # (witness, report, a, b, kind)
         for reporter in index:
             w = self.witnesses.get(reporter)
             report = w.reports.get(subject) if w is not None else None
             if report is None or report.outcomes <= 0 or w.pinned:
                 continue
             a, b = capped(report.successes, report.failures)
-            claims.append((w, report, a, b, claim_kind(a, b), self._caught_liar(w)))
+            claims.append((w, report, a, b, claim_kind(a, b)))
+        if not any(kind == BAD and not report.against for _, report, _, _, kind in claims):
+            return             # every accusation checked already: the hot path of a repeated view
+        claims = [c + (self._caught_liar(c[0]),) for c in claims]
         liars = [c for c in claims if c[5]]
         if not liars:
             return
@@ -480,7 +487,7 @@ class WitnessBook:
                 continue
             if self._caught_liar(w):
                 who = 1
-            elif not self._silenced(w) and max(self._own_belief(w, GOOD), self._own_belief(w, BAD)) >= 0.0:
+            elif not self._silenced(w) and self._own_best(w) >= 0.0:
                 who = 0
             else:
                 continue

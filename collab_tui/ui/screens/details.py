@@ -26,6 +26,7 @@ class DetailsScreen(ModalScreen[None]):
         self.peer = peer
         self.record = record
         self.score = score
+        self._history_width: int | None = None     # the Reason column's width the history was filled at
 
     def compose(self) -> ComposeResult:
         with Vertical(id="details-box") as box:
@@ -66,7 +67,7 @@ class DetailsScreen(ModalScreen[None]):
         they need), so nothing is cut off and nothing scrolls sideways, at 80 columns too."""
         table = self.query_one("#history", DataTable)
         width = self._reason_width(table)
-        if getattr(self, "_history_width", None) == width:
+        if self._history_width == width:
             return
         self._history_width = width
         table.clear(columns=True)
