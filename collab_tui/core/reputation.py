@@ -61,6 +61,9 @@ class PeerRecord:
     last_reason: str = ""
     last_time: float | None = None
     history: deque[ScoreChange] = field(default_factory=deque)
+    #: why the latest failure (not undone) failed, kept here because the bounded history may
+    #: no longer hold it ("": none, or not known after a restart whose saved history lost it)
+    last_failure_reason: str = ""
 
     @property
     def observations(self) -> int:
@@ -115,6 +118,8 @@ class ReputationBook:
                              self.alpha, self._next_change_id)
         self._next_change_id += 1
         rec.history.append(change)
+        if not success:
+            rec.last_failure_reason = change.reason
         rec.last_outcome = change.outcome
         rec.last_reason = change.reason
         rec.last_time = now
@@ -147,6 +152,7 @@ class ReputationBook:
             rec.successes -= 1
         else:
             rec.failures -= 1
+            rec.last_failure_reason = _latest_failure_reason(rec)
         note = ScoreChange(peer, now, before, score, target.success, reason, target.alpha,
                            self._next_change_id, kind="undo")
         self._next_change_id += 1
@@ -207,6 +213,13 @@ class ReputationBook:
                 self._next_change_id += 1
                 rec.history.append(change)
                 prev = new
+            rec.last_failure_reason = _latest_failure_reason(rec)
+
+
+def _latest_failure_reason(rec: PeerRecord) -> str:
+    """The reason of the latest failure still in ``rec``'s history that was not undone ("": none)."""
+    return next((c.reason for c in reversed(rec.history)
+                 if c.kind == "outcome" and not c.undone and not c.success), "")
 
 
 def _tail(items: Iterable[Any], n: int) -> list[Any]:

@@ -260,9 +260,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
             last_time=rec.last_time if rec else None,
             now=self.now,
             failure_streak=_failure_streak(rec) if rec and rec.failures else 0,
-            last_failure_missed_deadline=bool(rec and rec.failures) and next(
-                (c.reason == DEADLINE_MISSED for c in reversed(rec.history)
-                 if c.kind == "outcome" and not c.undone and not c.success), False),
+            last_failure_missed_deadline=bool(rec and rec.failures) and rec.last_failure_reason == DEADLINE_MISSED,
             network=self.witness.view(initiator) if self.uses_reports and (
                 rec is None or rec.observations < REPORTS_BELOW) else None,
         )

@@ -88,6 +88,21 @@ def test_last_failure_kind_comes_from_the_latest_failure():
     assert not t.request_context("code_review", "nobody").last_failure_missed_deadline
 
 
+def test_last_failure_kind_outlives_the_bounded_history():
+    # the sim keeps 4 history entries: a missed deadline followed by 4 deliveries has left the
+    # history, and was read as a bad delivery (no vouching for an honest peer's bad luck)
+    t = trainer(history_size=4)
+    t._update_reputation("K", False, DEADLINE_MISSED, 1.0)
+    for i in range(4):
+        t._update_reputation("K", True, "valid component delivered", 2.0 + i)
+    assert all(c.success for c in t.book.records["K"].history)
+    assert t.request_context("code_review", "K").last_failure_missed_deadline
+    t._update_reputation("B", False, "invalid component", 1.0)
+    for i in range(4):
+        t._update_reputation("B", True, "valid component delivered", 2.0 + i)
+    assert not t.request_context("code_review", "B").last_failure_missed_deadline
+
+
 def test_evidence_rule_refuses_a_mixed_record_despite_a_good_score():
     t = trainer()
     outcomes(t, "C", "sf" * 8 + "ssss")   # 12 of 20, ends on a run of successes

@@ -331,6 +331,23 @@ def test_reports_vouch_for_a_peer_after_missed_deadlines_never_after_a_bad_deliv
         assert d.rule != "reports" or not d.accept
 
 
+def test_reports_vouch_for_an_honest_peer_whose_missed_deadlines_left_the_bounded_history():
+    # 8 of 11 with the failures early: the hardened record rule refuses (an 83% collaborator is
+    # likelier than a 95% one); the latest four outcomes, all that a 4-entry history keeps, are
+    # deliveries. Reports that it delivered everywhere else vouch for it: its failures were missed
+    # deadlines, and that is known after they left the history.
+    t = trainer(trusted_reporters=["A", "B", "C", "H"], history_size=4)
+    for i, ok in enumerate("sfsffsssss"):
+        t._update_reputation("M", ok == "s", "valid component delivered" if ok == "s" else "deadline missed", 1.0 + i)
+    ctx = t.request_context("code_review", "M")
+    assert ctx.failure_streak == 0 and ctx.last_failure_missed_deadline
+    assert not t.policy.hardened.decide(ctx).accept
+    for reporter in ("A", "B", "C", "H"):
+        t.handle(frame(rp.REPUTATION_REPORT, reporter, {"query_id": None, "observations": good("M")}, "me"), 20.0)
+    d = t.decide("code_review", "M")
+    assert d.accept and d.rule == "reports" and "vouch" in d.reason
+
+
 def test_two_missed_deadlines_after_a_good_record_are_an_outage_refused_for_90_s():
     # eight good deliveries, then missed deadlines: one is bad luck (accepted); two in a row look like
     # an outage: the peer is refused for 90 s after the last (a request now would most likely miss its

@@ -76,3 +76,18 @@ def test_state_round_trip():
     assert other.scores == book.scores
     assert other.records["C"].last_reason == "deadline missed"
     assert other.export_state() == state
+
+
+def test_the_latest_failure_reason_follows_undo_and_a_reload():
+    book = ReputationBook(history_size=10)
+    book.update("B", False, "deadline missed", 1.0)
+    late = book.update("B", False, "sha256 mismatch", 2.0)
+    book.update("B", True, "valid component delivered", 3.0)
+    assert book.records["B"].last_failure_reason == "sha256 mismatch"
+    book.undo("B", late.change_id, "operator: not its fault", 4.0)
+    assert book.records["B"].last_failure_reason == "deadline missed"
+    other = ReputationBook(history_size=10)
+    other.import_state(book.export_state())
+    assert other.records["B"].last_failure_reason == "deadline missed"
+    book.update("C", True, "valid component delivered", 1.0)
+    assert book.records["C"].last_failure_reason == ""
