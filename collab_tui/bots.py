@@ -32,7 +32,7 @@ from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
 from .io.logs import configure_logging
 from .io.runner import TrainerRunner
-from .sim.behaviours import LIARS, framing_role
+from .sim.behaviours import ALWAYS_FAIL, HONEST, LIARS, AttackSettings, claim
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class AcceptEverything:
         return Decision(True, "malicious", "accepts everything", ctx.score, ctx.threshold)
 
 
-CLAIMED = 8
+_SETTINGS = AttackSettings()
 
 
 class LyingTrainer(NetworkedKernelTrainer):
@@ -77,21 +77,19 @@ class LyingTrainer(NetworkedKernelTrainer):
         for subject in pool:
             if subject in skip:
                 continue
-            if self.liars == "camouflage" and self.rng.random() < 0.6:
-                if subject in truth:
-                    out.append(truth[subject])
-                continue
+            seen = truth.get(subject)
+            told = (seen["successes"], seen["failures"]) if seen is not None else None
             friend = self.accomplice(subject)
-            if self.liars == "framing":
-                sacrifice = framing_role(self.ai_id) == "sacrifice"
-                if sacrifice or not friend:
-                    out.append({"subject": subject, "successes": CLAIMED if sacrifice else 0,
-                                "failures": 0 if sacrifice else CLAIMED, "last_outcome_at": self.now})
+            # the simulation's own table of lies (``sim.behaviours.claim``): bots and sim lie alike
+            said = claim(self.liars, ALWAYS_FAIL, friend, ALWAYS_FAIL if friend else HONEST, self.rng,
+                         _SETTINGS, told, self.ai_id)
+            if said is None:
                 continue
-            if friend and self.liars != "badmouth":
-                out.append({"subject": subject, "successes": CLAIMED, "failures": 0, "last_outcome_at": self.now})
-            elif not friend and self.liars != "ballot":
-                out.append({"subject": subject, "successes": 0, "failures": CLAIMED, "last_outcome_at": self.now})
+            if said is told:
+                out.append(seen)                  # camouflage: the truth, as seen
+            else:
+                out.append({"subject": subject, "successes": int(said[0]), "failures": int(said[1]),
+                            "last_outcome_at": self.now})
         return out[:MAX_ENTRIES]
 
 
