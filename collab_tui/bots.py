@@ -32,7 +32,7 @@ from .core.trainer import NetworkedKernelTrainer
 from .io.connection import REFUSED
 from .io.logs import configure_logging
 from .io.runner import TrainerRunner
-from .sim.behaviours import ALWAYS_FAIL, HONEST, LIARS, AttackSettings, claim
+from .sim.behaviours import ALWAYS_FAIL, LIARS, claim
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ class AcceptEverything:
     def decide(self, ctx: RequestContext) -> Decision:
         return Decision(True, "malicious", "accepts everything", ctx.score, ctx.threshold)
 
-
-_SETTINGS = AttackSettings()
 
 
 class LyingTrainer(NetworkedKernelTrainer):
@@ -81,8 +79,7 @@ class LyingTrainer(NetworkedKernelTrainer):
             told = (seen["successes"], seen["failures"]) if seen is not None else None
             friend = self.accomplice(subject)
             # the simulation's own table of lies (``sim.behaviours.claim``): bots and sim lie alike
-            said = claim(self.liars, ALWAYS_FAIL, friend, ALWAYS_FAIL if friend else HONEST, self.rng,
-                         _SETTINGS, told, self.ai_id)
+            said = claim(self.liars, ALWAYS_FAIL, friend, self.rng, told, self.ai_id)
             if said is None:
                 continue
             if said is told:

@@ -109,9 +109,8 @@ def framing_role(reporter: str) -> str:
     return "sacrifice" if zlib.crc32(reporter.encode()) % 2 == 0 else "accomplice"
 
 
-def claim(liars: str, liar_kind: str, subject_bad: bool, subject_kind: str, rng: random.Random,
-          settings: AttackSettings, truth: tuple[float, float] | None,
-          reporter: str = "") -> tuple[float, float] | None:
+def claim(liars: str, liar_kind: str, subject_bad: bool, rng: random.Random,
+          truth: tuple[float, float] | None, reporter: str = "") -> tuple[float, float] | None:
     """What a malicious reporter says of a subject: (successes, failures), or None (says nothing).
 
     ``truth`` is what an honest witness would say (None: nothing seen); ``subject_bad``

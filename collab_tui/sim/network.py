@@ -219,7 +219,7 @@ def run(scenario: Scenario, engine_key: str, seed: int, check_cache: bool = Fals
             if liar_kind == SLEEPER and not awake:
                 said = truth
             else:
-                said = claim(sc.liars, liar_kind, s_kind != HONEST, s_kind, rng, st, truth, reporter)
+                said = claim(sc.liars, liar_kind, s_kind != HONEST, rng, truth, reporter)
             if said is not None:
                 obs.append({"subject": subject, "successes": said[0], "failures": said[1], "last_outcome_at": None})
         return {"query_id": qid, "observations": obs[:rp.MAX_ENTRIES]}
