@@ -556,7 +556,8 @@ class WitnessBook:
 
     def view(self, subject: str, rows: bool = False) -> NetworkView:
         """What the reporters say of ``subject`` (pooled as in the module doc)."""
-        if self.own_counts is None or self.own_counts(subject) is None:
+        mine = self.own_counts(subject) if self.own_counts is not None else None
+        if mine is None:
             self._check_against_liars(subject)
         index = self.by_subject.get(subject)
         raw_s = raw_f = 0.0
@@ -592,7 +593,6 @@ class WitnessBook:
             out.sort(key=lambda r: (-r.weight, r.reporter))
         if not n:
             return NetworkView(subject, 0.0, 0, raw_s, raw_f, min_acc, tuple(out))
-        mine = self.own_counts(subject) if self.own_counts is not None else None
         proven = [c for c in claims if c[2] >= PROVEN]
         unproven = [c for c in claims if c[2] < PROVEN]
         # reporters not yet proven may tip a close call, never decide one: their sum is bounded
