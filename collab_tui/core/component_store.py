@@ -81,10 +81,15 @@ class ComponentStore:
             self.evicted += 1
             self.evicted_failed += record["validation"] == "failed"
 
+    def received(self) -> int:
+        """Components received since start, the evicted ones included (no scan: the status line
+        asks on every redraw)."""
+        return self.evicted + len(self.items)
+
     def totals(self) -> tuple[int, int]:
         """(components received since start, of which failed validation), the evicted ones included."""
         failed = sum(1 for r in self.items.values() if r["validation"] == "failed")
-        return self.evicted + len(self.items), self.evicted_failed + failed
+        return self.received(), self.evicted_failed + failed
 
 
 def _content_size(record: dict[str, Any]) -> int:

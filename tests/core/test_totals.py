@@ -40,3 +40,4 @@ def test_component_totals_count_the_evicted_ones():
                   {"validation": "failed" if i % 2 else "passed"})
     assert len(store) == 3
     assert store.totals() == (7, 3)                           # c1, c3, c5 failed; c5 is still kept
+    assert store.received() == 7                              # what the status line shows

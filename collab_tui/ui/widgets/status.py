@@ -124,7 +124,7 @@ class StatusLine(Static):
                          + (f", {held} held" if held else "") + ")")
             line2.append(f" · out {sent} · sessions {running} running"
                          f" · capacity {in_use} of {t.max_active_sessions}"
-                         f" · components {t.components.totals()[0]}")
+                         f" · components {t.components.received()}")
         if self.paused_new is not None:
             line2.append(sep, p.muted)
             line2.append(f"⏸ paused · {self.paused_new} new", f"bold reverse {p.warning}")
