@@ -52,7 +52,6 @@ class AcceptEverything:
         return Decision(True, "malicious", "accepts everything", ctx.score, ctx.threshold)
 
 
-
 class LyingTrainer(NetworkedKernelTrainer):
     """A malicious bot's trainer: what it reports of others is made up as ``liars`` says."""
 
