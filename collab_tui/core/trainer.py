@@ -307,11 +307,6 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         """What the reporters we believe say of ``peer`` (score, reporters, one row per reporter)."""
         return self.witness.view(peer, rows=True)
 
-    @staticmethod
-    def _last_failure_missed(rec) -> bool:
-        return next((c.reason == DEADLINE_MISSED for c in reversed(rec.history)
-                     if c.kind == "outcome" and not c.undone and not c.success), False)
-
     def _own_counts(self, peer: str) -> tuple[int, int] | None:
         rec = self.book.records.get(peer)
         return (rec.successes, rec.failures) if rec is not None and rec.observations else None
@@ -332,7 +327,7 @@ class NetworkedKernelTrainer(PresenceSide, IncomingSide, OutgoingSide, OperatorM
         rec = self.book.records.get(subject)
         if not self.asking.should_ask(subject, rec.observations if rec else 0, now):
             return []
-        if rec is not None and rec.successes == 0 and rec.failures and not self._last_failure_missed(rec):
+        if rec is not None and rec.successes == 0 and rec.failures and rec.last_failure_reason != DEADLINE_MISSED:
             return []          # it failed us with a bad delivery and never delivered: nothing to ask
         st = self.asking.settings
         allowed = None

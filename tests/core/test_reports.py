@@ -348,6 +348,19 @@ def test_reports_vouch_for_an_honest_peer_whose_missed_deadlines_left_the_bounde
     assert d.accept and d.rule == "reports" and "vouch" in d.reason
 
 
+@pytest.mark.parametrize("reason, asks", [("sha256 mismatch", False), ("deadline missed", True)])
+def test_a_peer_that_never_delivered_is_asked_about_only_when_its_latest_failure_was_a_missed_deadline(reason, asks):
+    # a bad delivery is first-hand evidence no report outweighs: nothing to ask; a missed deadline
+    # may be an outage, so the others are asked what they saw. Judged by the latest failure after
+    # an undo: the sha256 mismatch undone leaves the missed deadline before it, and vice versa.
+    t = trainer()
+    other = "deadline missed" if reason != "deadline missed" else "sha256 mismatch"
+    t._update_reputation("M", False, reason, 1.0)
+    change = t._update_reputation("M", False, other, 2.0)
+    t.book.undo("M", change.change_id, "operator undo", 3.0)
+    assert bool(t.ask_about("M", 4.0)) is asks
+
+
 def test_two_missed_deadlines_after_a_good_record_are_an_outage_refused_for_90_s():
     # eight good deliveries, then missed deadlines: one is bad luck (accepted); two in a row look like
     # an outage: the peer is refused for 90 s after the last (a request now would most likely miss its
