@@ -2,7 +2,7 @@
 
     python benchmarks/first_meetings.py [--n 300] [--seed 1] [--attack always-fail]
                                         [--liars collude] [--broadcast-every 30] [--no-caps]
-                                        [--liars-consensus]
+                                        [--no-agreement]
 
 Runs one cold-start network (warm-up 0, 8 meetings per pair, 70% malicious, colluding liars)
 with the ``shared`` engine through ``collab_tui.sim`` and watches every decision about an
@@ -21,13 +21,9 @@ arriving late.
 ``--no-caps``: no bounds on the reports each trainer keeps (``WitnessBook``'s caps lifted),
 to show what the bounds cost.
 
-``--liars-consensus``: a prototype of evidence that needs no news. For a stranger whose
-caught liars' claims (``WitnessBook._caught_liar``) are all of one kind, at least two of them,
-add to the combined log-odds the log likelihood ratio of that kind between strangers that
-delivered and strangers that failed at our first meeting with them, learned from our own
-first meetings (4 pseudo-meetings at the overall share, within ±4). It closes the gap at
-N = 300 and refuses more honest peers under ``--liars framing``: docs/trust.md, "What is
-left at N = 300".
+``--no-agreement``: what the liars we caught agree on about a stranger is not used as evidence
+(``WitnessBook.caught_liars_agree`` answers None): the engine as it was before that evidence,
+for comparison (docs/trust.md, "What is left at N = 300").
 
 ``--liars KIND``: what the malicious peers report (default ``collude``; ``framing`` is the
 attack the what-if above must survive).
@@ -38,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import math
 import os
 import sys
 import time
@@ -62,70 +57,13 @@ def cold_start(n: int, attack: str, liars: str = "collude") -> network.Scenario:
     return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8, liars=liars)
 
 
-#: ``--liars-consensus``: pseudo-meetings at the overall share, and the bound of the log ratio
-CONSENSUS_PSEUDO, CONSENSUS_CAP = 4.0, 4.0
-
-
-def caught_liars_agree(book: witness.WitnessBook, subject: str) -> int | None:
-    """The kind of claim (``witness.GOOD`` / ``BAD``) every caught liar that reported ``subject``
-    made, when at least two did and all made the same kind; else None."""
-    said = [0, 0]
-    for reporter in book.by_subject.get(subject, ()):
-        w = book.witnesses.get(reporter)
-        report = w.reports.get(subject) if w is not None else None
-        if report is None or report.outcomes <= 0 or w.pinned or not book._caught_liar(w):
-            continue
-        said[witness.claim_kind(*witness.capped(report.successes, report.failures))] += 1
-    for kind in (witness.GOOD, witness.BAD):
-        if said[kind] >= 2 and not said[1 - kind]:
-            return kind
-    return None
-
-
-def consensus_ratio(meetings: list[list[int]], kind: int) -> float:
-    """ln P(the caught liars agree on ``kind`` | the stranger delivered) / P(... | it failed), from
-    our first meetings ``meetings`` ([delivered, failed] for GOOD, BAD and no agreement)."""
-    delivered = sum(m[0] for m in meetings)
-    failed = sum(m[1] for m in meetings)
-    d, f = meetings[kind]
-    share = (d + f + 1.0) / (delivered + failed + 2.0)
-    ratio = ((d + CONSENSUS_PSEUDO * share) / (delivered + CONSENSUS_PSEUDO)) / \
-            ((f + CONSENSUS_PSEUDO * share) / (failed + CONSENSUS_PSEUDO))
-    return max(-CONSENSUS_CAP, min(CONSENSUS_CAP, math.log(ratio)))
-
-
-def with_liars_consensus():
-    """Patch ``WitnessBook`` for ``--liars-consensus``; returns the function that undoes it."""
-    book_cls = witness.WitnessBook
-    original_learn, original_view = book_cls.learn, book_cls.view
-    first_meetings: dict[int, list[list[int]]] = {}      # id(book) -> [delivered, failed] per agreement
-
-    def learn(self, subject, success):
-        mine = self.own_counts(subject) if self.own_counts is not None else None
-        if mine is None or mine[0] + mine[1] == 1:
-            kind = caught_liars_agree(self, subject)
-            counts = first_meetings.setdefault(id(self), [[0, 0], [0, 0], [0, 0]])
-            counts[2 if kind is None else kind][0 if success else 1] += 1
-        original_learn(self, subject, success)
-
-    def view(self, subject, rows=False):
-        seen = original_view(self, subject, rows)
-        if self.own_counts is not None and self.own_counts(subject) is not None:
-            return seen
-        kind = caught_liars_agree(self, subject)
-        if kind is None:
-            return seen
-        ratio = consensus_ratio(first_meetings.setdefault(id(self), [[0, 0], [0, 0], [0, 0]]), kind)
-        if seen.empty:      # nobody we believe said anything: the stranger prior and the ratio
-            return witness.NetworkView(subject, seen.log_odds, 1, seen.raw_successes, seen.raw_failures,
-                                       seen.min_accuracy, seen.rows, self.stranger_prior() + ratio, 0.0)
-        return witness.NetworkView(subject, seen.log_odds, seen.reporters, seen.raw_successes, seen.raw_failures,
-                                   seen.min_accuracy, seen.rows, seen.combined + ratio, seen.proven)
-
-    book_cls.learn, book_cls.view = learn, view
+def without_agreement():
+    """Patch ``WitnessBook`` for ``--no-agreement``; returns the function that undoes it."""
+    original = witness.WitnessBook.caught_liars_agree
+    witness.WitnessBook.caught_liars_agree = lambda self, subject: None
 
     def undo() -> None:
-        book_cls.learn, book_cls.view = original_learn, original_view
+        witness.WitnessBook.caught_liars_agree = original
     return undo
 
 
@@ -194,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="what-if: honest trainers broadcast every S seconds (the protocol: 30; liars keep 30)")
     ap.add_argument("--no-caps", action="store_true", help="what-if: no bounds on the reports kept")
     ap.add_argument("--liars", default="collude", choices=LIARS, help="what the malicious peers report")
-    ap.add_argument("--liars-consensus", action="store_true",
-                    help="prototype: what the caught liars agree on about a stranger, as evidence")
+    ap.add_argument("--no-agreement", action="store_true",
+                    help="what-if: what the caught liars agree on about a stranger is not used")
     args = ap.parse_args(argv)
     if args.broadcast_every < 1:
         ap.error(f"--broadcast-every must be at least 1 second, got {args.broadcast_every}")
@@ -209,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         witness.WitnessBook.__init__.__kwdefaults__ = {
             **saved_caps, "max_subjects": 10**9, "max_reporters_per_subject": 10**9,
             "max_reporters": 10**9, "max_reports": 10**9}
-    undo_consensus = with_liars_consensus() if args.liars_consensus else None
+    undo_agreement = without_agreement() if args.no_agreement else None
     scenario = cold_start(args.n, args.attack, args.liars)
     started = time.perf_counter()
     try:
@@ -217,15 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         rp.BROADCAST_EVERY_S = saved_period
         witness.WitnessBook.__init__.__kwdefaults__ = saved_caps
-        if undo_consensus is not None:
-            undo_consensus()
+        if undo_agreement is not None:
+            undo_agreement()
     took = time.perf_counter() - started
 
     attackers = int(round(scenario.n * scenario.malicious))
     accepted = counts["accepted"]
     print(f"N={args.n} {args.attack} cold, seed {args.seed}, shared, liars {args.liars}; honest broadcasts every "
           f"{args.broadcast_every} s{'; no caps on reports' if args.no_caps else ''}"
-          f"{'; the caught liars agreeing as evidence (prototype)' if args.liars_consensus else ''}")
+          f"{'; the caught liars agreeing not used' if args.no_agreement else ''}")
     print(f"failed/accepted {100 * metrics['failed_per_accepted']:.1f}%  honest refused "
           f"{100 * metrics['honest_refused']:.1f}%")
     print(f"first meetings with attackers accepted: {accepted} ({accepted / attackers:.1f} per attacker)")

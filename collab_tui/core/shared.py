@@ -33,11 +33,14 @@ Rules, in order (the first that fires decides):
    never met how strangers have turned out for us) are below -``refuse_odds`` (1.5, odds
    of about 1 : 4.5): refuse, even a peer we have never met. Reporters not yet proven can
    tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
-   Unless it is a *probe*: a peer we never met, refused only because the crowd and the
-   stranger prior add to what the reporters we believe say (they alone would not refuse it),
-   is accepted in one second of ``probe_one_in`` (32). Evidence that thin is often an
-   honest peer's one missed deadline somewhere, and a refusal on it would be for ever:
-   nobody would meet the peer again to say otherwise;
+   Unless it is a *probe*: a peer we never met, refused only because the crowd, the
+   stranger prior and what the liars we caught agree on add to what the reporters we believe
+   say (they alone would not refuse it), or praised by a reporter we believe as an accuser
+   (our witnesses disagree), is accepted in one second of ``probe_one_in`` (32). Evidence
+   that thin is often an honest peer's one missed deadline somewhere, and a refusal on it
+   would be for ever: nobody would meet the peer again to say otherwise. And accusers
+   believed on a few passed checks (a framing ring's accomplices) are caught only by
+   meeting a peer they slander: one probe checks every accusation of it at once;
 3. ``outage`` — the hardened rules accept, but the peer is in its outage seconds: refuse;
 4. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
    ``trust``), but the combined log-odds are above ``vouch_odds``, the peer's latest
@@ -147,12 +150,17 @@ class SharedPolicy:
                         f"an outage? refused for {s.outage_pause_s:g} s, {left:.0f} s left", ctx.score, ctx.threshold)
 
     def _probe(self, ctx: RequestContext, view) -> bool:
-        """A probe of a stranger refused on thin reports: one we never met, whom the reporters we
-        believe would not refuse on their own (only the crowd and the stranger prior take it below
-        the line), in one second of ``probe_one_in``, drawn per peer and second with our secret key
-        (a peer cannot time its requests to our draw; the same second always draws the same)."""
+        """A probe of a stranger refused on evidence that could seal itself: one we never met, whom
+        the reporters we believe would not refuse on their own (only the crowd, the stranger prior
+        and what the caught liars agree on take it below the line), or whom a reporter we believe
+        as an accuser praises (the witnesses we believe disagree: a framing ring's accomplices,
+        believed on a few passed checks, against honest ones). In one second of ``probe_one_in``,
+        drawn per peer and second with our secret key (a peer cannot time its requests to our
+        draw; the same second always draws the same)."""
         s = self.settings
-        if ctx.observations or view.proven <= -s.refuse_odds or s.probe_one_in <= 0 or ctx.now is None:
+        if ctx.observations or s.probe_one_in <= 0 or ctx.now is None:
+            return False
+        if view.proven <= -s.refuse_odds and not view.contested:
             return False
         h = hashlib.blake2b(f"{ctx.initiator}|{int(ctx.now)}".encode(), key=self.salt, digest_size=4)
         return int.from_bytes(h.digest(), "big") % s.probe_one_in == 0
@@ -170,10 +178,12 @@ class SharedPolicy:
         mine = f"ours {ctx.successes} ✓ / {ctx.failures} ✗"
         if total < -s.refuse_odds:
             if base.accept and self._probe(ctx, view):
+                why = (f"the reporters we believe say {view.proven:.1f} alone" if view.proven > -s.refuse_odds else
+                       f"{view.contested} reporter{'s' if view.contested != 1 else ''} we believe as "
+                       f"accuser{'s' if view.contested != 1 else ''} praise{'s' if view.contested == 1 else ''} it")
                 return Decision(True, base.rule,
-                                f"probe: {said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}, but the "
-                                f"reporters we believe say {view.proven:.1f} alone; {base.reason}",
-                                ctx.score, ctx.threshold)
+                                f"probe: {said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}, but {why}; "
+                                f"{base.reason}", ctx.score, ctx.threshold)
             return Decision(False, RULE_REPORTS,
                             f"{said}; {mine}; log-odds {total:.1f} < -{s.refuse_odds:g}",
                             ctx.score, ctx.threshold)

@@ -100,9 +100,12 @@ STRANGER_GOOD_LOW = 0.2   # the stranger prior never puts a stranger's chance of
 COUNTED = 0.1             # a reporter believed less than this is not named among those who "said"
 AGAINST_HIGH = 4.0        # the most (either way) a reporter's accusations checked against the caught liars are worth
 AGAINST_REFIT = 32        # what one such check is worth is re-learned after this many more of them
+AGREE_PSEUDO = 4.0        # the caught liars' agreement on a stranger: pseudo-meetings at the overall share...
+AGREE_HIGH = 4.0          # ...and the most (either way) it is worth
 _CAUGHT_LIAR = math.log(COUNTED / (1.0 - COUNTED))   # believed less than ``COUNTED`` in both kinds: a caught liar
 
 GOOD, BAD = 0, 1          # kinds of claim: praise, accusation
+NO_AGREEMENT = 2          # the caught liars' claims about a subject are of both kinds, or fewer than two
 
 
 @dataclass(slots=True)
@@ -180,6 +183,9 @@ class NetworkView:
     rows: tuple[ReporterRow, ...] = ()
     combined: float = 0.0      # the reports, our own record and (for a stranger) the stranger prior
     proven: float = 0.0        # the proven reporters' claims with our own record (no crowd, no prior)
+    agreed: int | None = None  # a stranger: what the caught liars agree it is (``GOOD`` / ``BAD``), if they do...
+    agreement: float = 0.0     # ...and what that says, as log-odds (in ``combined``, not in ``proven``)
+    contested: int = 0         # a stranger: how many reporters we believe as accusers praise it
 
     @property
     def score(self) -> float | None:
@@ -190,12 +196,17 @@ class NetworkView:
 
     @property
     def empty(self) -> bool:
-        return self.reporters == 0
+        """Nobody we believe said anything, and the caught liars do not agree on it."""
+        return self.reporters == 0 and self.agreed is None
 
     def describe(self) -> str:
         acc = f" (belief ≥ {self.min_accuracy:.2f})" if self.reporters else ""
-        return (f"reports: {_count(self.raw_successes)} ✓ / {_count(self.raw_failures)} ✗ from "
+        said = (f"reports: {_count(self.raw_successes)} ✓ / {_count(self.raw_failures)} ✗ from "
                 f"{self.reporters} reporter{'s' if self.reporters != 1 else ''}{acc}")
+        if self.agreed is None:
+            return said
+        return (f"{said}; the liars we caught all {'praise' if self.agreed == GOOD else 'accuse'} it "
+                f"({self.agreement:+.1f})")
 
 
 def _count(x: float) -> str:
@@ -237,6 +248,9 @@ class WitnessBook:
         self._unfitted = 0                         # checks made (or forgotten) since
         self._against_worth: tuple[float, float] | None = None   # what an accusation contradicting / agreeing with the caught liars is worth
         self._against_unfitted = 0                 # checks against them made since
+        #: our first meetings with strangers by what the caught liars agreed on before it (praise,
+        #: accusation, no agreement) -> [delivered, failed] (``agreement_worth``)
+        self.first_meetings = [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
         self.set_trusted(trusted)
 
     # ---- settings --------------------------------------------------------
@@ -358,6 +372,8 @@ class WitnessBook:
             mine = (1.0, 0.0) if success else (0.0, 1.0)
         if mine[0] + mine[1] == 1:
             self.strangers[0 if success else 1] += 1
+            agreed = self.caught_liars_agree(subject)
+            self.first_meetings[NO_AGREEMENT if agreed is None else agreed][0 if success else 1] += 1
         index = self.by_subject.get(subject)
         if not index:
             return
@@ -427,22 +443,50 @@ class WitnessBook:
         """log-odds of belief in ``w``'s better kind of claim, from our own checks alone."""
         return max(self._own_belief(w, GOOD), self._own_belief(w, BAD))
 
-    def _check_against_liars(self, subject: str) -> None:
-        """Check each accusation of ``subject`` (a peer we never met) not checked so far against what
-        the liars we caught say of it, once, when they all say one kind of thing (each caught liar
-        against the others). An accusation that contradicts them is a point for its reporter as an
-        accuser, one that agrees a point against, each worth what ``against_worth`` learned."""
-        index = self.by_subject.get(subject)
-        if not index:
-            return
-        claims = []            # (witness, report, a, b, kind)
-        for reporter in index:
+    def _claims(self, subject: str) -> Iterable[tuple[Witness, Report, float, float, int]]:
+        """Every kept claim about ``subject`` by a reporter not pinned: (witness, report, capped
+        successes, capped failures, kind)."""
+        for reporter in self.by_subject.get(subject, ()):
             w = self.witnesses.get(reporter)
             report = w.reports.get(subject) if w is not None else None
             if report is None or report.outcomes <= 0 or w.pinned:
                 continue
             a, b = capped(report.successes, report.failures)
-            claims.append((w, report, a, b, claim_kind(a, b)))
+            yield w, report, a, b, claim_kind(a, b)
+
+    def caught_liars_agree(self, subject: str) -> int | None:
+        """The kind of claim (``GOOD`` / ``BAD``) every caught liar that reported ``subject`` made,
+        when at least two did and all made the same kind; else None."""
+        said = [0, 0]
+        for w, _, _, _, kind in self._claims(subject):
+            if self._caught_liar(w):
+                said[kind] += 1
+        for kind in (GOOD, BAD):
+            if said[kind] >= 2 and not said[1 - kind]:
+                return kind
+        return None
+
+    def agreement_worth(self, kind: int) -> float:
+        """What the caught liars agreeing on ``kind`` about a stranger says of it, as log-odds: the
+        log likelihood ratio of that agreement between the strangers that delivered at our first
+        meeting and those that failed (``first_meetings``, each side from ``AGREE_PSEUDO``
+        pseudo-meetings at the overall share), within ``AGREE_HIGH``. Colluders praise each other:
+        their agreement names the attackers before anyone has told us of them."""
+        meetings = self.first_meetings
+        delivered = sum(m[0] for m in meetings)
+        failed = sum(m[1] for m in meetings)
+        d, f = meetings[kind]
+        share = (d + f + 1.0) / (delivered + failed + 2.0)
+        ratio = ((d + AGREE_PSEUDO * share) / (delivered + AGREE_PSEUDO)) / \
+                ((f + AGREE_PSEUDO * share) / (failed + AGREE_PSEUDO))
+        return max(-AGREE_HIGH, min(AGREE_HIGH, math.log(ratio)))
+
+    def _check_against_liars(self, subject: str) -> None:
+        """Check each accusation of ``subject`` (a peer we never met) not checked so far against what
+        the liars we caught say of it, once, when they all say one kind of thing (each caught liar
+        against the others). An accusation that contradicts them is a point for its reporter as an
+        accuser, one that agrees a point against, each worth what ``against_worth`` learned."""
+        claims = list(self._claims(subject))       # (witness, report, a, b, kind)
         if not any(kind == BAD and not report.against for _, report, _, _, kind in claims):
             return             # every accusation checked already: the hot path of a repeated view
         claims = [c + (self._caught_liar(c[0]),) for c in claims]
@@ -565,6 +609,7 @@ class WitnessBook:
         min_acc = 1.0
         out: list[ReporterRow] = []
         claims: list[tuple[float, float, float]] = []
+        contested = 0
         if index:
             for reporter in index:
                 w = self.witnesses.get(reporter)
@@ -579,6 +624,9 @@ class WitnessBook:
                     weight = 0.0          # unsolicited from a reporter not proven: it judges the reporter only
                 if weight > 0.0:
                     claims.append((a, b, weight))
+                if kind == GOOD and mine is None and not w.pinned and self._weight(w, BAD) >= PROVEN \
+                        and not self._caught_liar(w):
+                    contested += 1        # a witness whose accusations we believe vouches for it
                 if weight >= COUNTED:
                     raw_s += report.successes
                     raw_f += report.failures
@@ -591,8 +639,13 @@ class WitnessBook:
                                            (w.against[0], w.against[1]) if kind == BAD else (0, 0)))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
+        agreed = self.caught_liars_agree(subject) if mine is None else None
+        agreement = self.agreement_worth(agreed) if agreed is not None else 0.0
         if not n:
-            return NetworkView(subject, 0.0, 0, raw_s, raw_f, min_acc, tuple(out))
+            if agreed is None:
+                return NetworkView(subject, 0.0, 0, raw_s, raw_f, min_acc, tuple(out))
+            return NetworkView(subject, 0.0, 0, raw_s, raw_f, min_acc, tuple(out),
+                               self.stranger_prior() + agreement, 0.0, agreed, agreement, contested)
         proven = [c for c in claims if c[2] >= PROVEN]
         unproven = [c for c in claims if c[2] < PROVEN]
         # reporters not yet proven may tip a close call, never decide one: their sum is bounded
@@ -606,8 +659,9 @@ class WitnessBook:
         else:
             with_mine = strong
             prior = self.stranger_prior()
-            combined = strong + max(-WEAK_CAP, min(WEAK_CAP, weak + prior))
-        return NetworkView(subject, reports_only, n, raw_s, raw_f, min_acc, tuple(out), combined, with_mine)
+            combined = strong + max(-WEAK_CAP, min(WEAK_CAP, weak + prior)) + agreement
+        return NetworkView(subject, reports_only, n, raw_s, raw_f, min_acc, tuple(out), combined, with_mine,
+                           agreed, agreement, contested)
 
     def best_reporters(self, candidates: Sequence[str], k: int, explore: int, *, subject: str | None = None,
                        allowed: Container[str] | None = None, now: float = 0.0) -> list[str]:

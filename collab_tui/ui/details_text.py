@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..core.numbers import score_text, tell_apart
 from ..core.text import peer_text
+from ..core.witness import GOOD
 from .widgets.cells import clock_time
 from .widgets.requests import IN_PREFIX
 
@@ -151,7 +152,8 @@ def network_into(body: Details, t: Any, peer: str) -> None:
     """What the network says of ``peer``: its score from the reports we believe, then each
     reporter with its accuracy (the share of its checked claims of that kind that agreed with
     our own record), its weight (our belief, 0–1, that its claims of that kind are true), for an
-    accuser how often its accusations contradicted the liars we caught, and what it said."""
+    accuser how often its accusations contradicted the liars we caught, and what it said; for a
+    peer we never met, what the liars we caught agree it is, and what that is worth."""
     view = t.network_view(peer)
     body.heading("what the network says")
     if view.score is None:
@@ -160,6 +162,10 @@ def network_into(body: Details, t: Any, peer: str) -> None:
     else:
         summary = f"{score_text(view.score, t.trust_threshold)} — {view.describe()}"
     rows = [("network", summary)]
+    if view.agreed is not None:
+        said = "praise" if view.agreed == GOOD else "accuse"
+        rows.append(("caught liars", f"all {said} it: {view.agreement:+.1f} log-odds, as the strangers they "
+                                     f"{said}d have turned out at our first meetings"))
     for row in view.rows:
         said = f"said {_count(row.successes)} ✓ / {_count(row.failures)} ✗"
         rows.append((f"  {row.reporter}", f"{said} · accuracy {row.accuracy:.2f} · weight {row.weight:.2f}"

@@ -545,3 +545,46 @@ def test_a_stranger_refused_on_thin_reports_is_probed_once_in_32_seconds_never_o
     assert [other.decide(_thin_refusal(now=float(s))).accept for s in range(3200)] != [d.accept for d in decisions]
     assert not any(policy.decide(_thin_refusal(proven=-1.6, now=float(s))).accept for s in range(3200))
     assert not any(policy.decide(_thin_refusal(observations=1, now=float(s))).accept for s in range(3200))
+
+
+def test_a_stranger_the_caught_liars_all_praise_is_refused_with_that_reason_and_still_probed():
+    """Nobody we believe has said anything of X, but the liars we caught all praise it, and the
+    strangers they praised have mostly failed us (-1.0): with the stranger prior it is below the
+    line. The reason says so; the probe still meets it now and then, so the refusal cannot seal
+    itself (what it does at that meeting is what the agreement is next weighed by)."""
+    from collab_tui.core.policy import RequestContext
+    from collab_tui.core.witness import GOOD, NetworkView
+
+    view = NetworkView("X", 0.0, 0, 0.0, 0.0, 1.0, (), -2.4, 0.0, GOOD, -1.0)
+    policy = make_policy("shared")
+    policy.salt = b"k" * 16
+    decisions = [policy.decide(RequestContext("X", "code_review", 0.5, 0.5, "networking", "storage", 0, 3,
+                                              observations=0, now=float(s), network=view)) for s in range(640)]
+    refused = [d for d in decisions if not d.accept]
+    assert refused[0].rule == "reports"
+    assert refused[0].reason == ("reports: 0 ✓ / 0 ✗ from 0 reporters; the liars we caught all praise it (-1.0); "
+                                 "ours 0 ✓ / 0 ✗; log-odds -2.4 < -1.5")
+    assert 8 <= len(decisions) - len(refused) <= 35               # one second in 32: 20 expected
+
+
+def test_a_stranger_our_believed_accusers_disagree_on_is_probed_even_when_the_accusers_alone_refuse_it():
+    """A framing ring's accomplices, believed as accusers on a few passed checks, slander an honest
+    peer that a witness we believe as an accuser praises: refused (-3.0 from the reporters we
+    believe alone), but met one second in 32, which checks every accusation of it at once. Without
+    that praise, a refusal that strong is never probed."""
+    from collab_tui.core.policy import RequestContext
+    from collab_tui.core.witness import NetworkView
+
+    def ctx(contested, now):
+        view = NetworkView("X", -3.0, 3, 2.0, 24.0, 0.6, (), -3.4, -3.0, None, 0.0, contested)
+        return RequestContext("X", "code_review", 0.5, 0.5, "networking", "storage", 0, 3,
+                              observations=0, now=now, network=view)
+    policy = make_policy("shared")
+    policy.salt = b"k" * 16
+    decisions = [policy.decide(ctx(1, float(s))) for s in range(3200)]
+    probes = [d for d in decisions if d.accept]
+    assert 60 <= len(probes) <= 140                               # 100 expected
+    assert "log-odds -3.4 < -1.5, but 1 reporter we believe as accuser praises it" in probes[0].reason
+    assert not any(policy.decide(ctx(0, float(s))).accept for s in range(3200))
+    assert "2 reporters we believe as accusers praise it" in next(
+        d for d in (policy.decide(ctx(2, float(s))) for s in range(3200)) if d.accept).reason

@@ -474,3 +474,69 @@ def test_a_caught_liar_is_checked_against_the_other_liars_never_against_itself()
     book.ingest("new", [obs("met", 0, 1)], 21.0)
     book.view("met")
     assert book.witnesses["new"].against == [0, 0]
+
+
+def test_what_the_caught_liars_agree_on_about_a_stranger_is_weighed_by_how_such_strangers_turned_out():
+    """Colluders praise each other: at a large network's cold start the liars we caught name the
+    attackers we were never told of. Their agreement is evidence as far as our own first meetings
+    say: the log likelihood ratio of it between strangers that delivered and strangers that failed."""
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    ring = ("m1", "m2", "m3")
+    caught_ring_and_proven_witnesses(book, record, ring)
+    before = [list(m) for m in book.first_meetings]
+    for i in range(6):                   # strangers the caught ring praises fail us, those it slanders deliver
+        for r in ring:
+            book.ingest(r, [obs(f"praised{i}", 8, 0), obs(f"slandered{i}", 0, 8)], 30.0 + i)
+        see(book, record, f"praised{i}", False)
+        see(book, record, f"slandered{i}", True)
+    assert book.first_meetings[GOOD][1] == before[GOOD][1] + 6
+    assert book.first_meetings[BAD][0] == before[BAD][0] + 6
+    assert book.agreement_worth(GOOD) < -1.0 < 1.0 < book.agreement_worth(BAD)
+    assert -witness.AGREE_HIGH <= book.agreement_worth(GOOD) and book.agreement_worth(BAD) <= witness.AGREE_HIGH
+
+    for r in ring:
+        book.ingest(r, [obs("next", 8, 0)], 40.0)
+    v = book.view("next")                # nobody we believe said anything; the caught liars agree
+    assert v.reporters == 0 and not v.empty and v.score is None
+    assert v.agreed == GOOD and v.agreement == pytest.approx(book.agreement_worth(GOOD))
+    assert v.combined == pytest.approx(book.stranger_prior() + v.agreement)
+    assert v.proven == 0.0                                        # the probe's measure leaves it out
+    assert v.describe().endswith(f"the liars we caught all praise it ({v.agreement:+.1f})")
+
+    book.ingest("m1", [obs("lone", 8, 0)], 41.0)                  # one caught liar is no agreement
+    book.ingest("m1", [obs("split", 8, 0)], 41.0)                 # nor are two that disagree
+    book.ingest("m2", [obs("split", 0, 8)], 41.0)
+    for subject in ("lone", "split"):
+        assert book.view(subject).agreed is None and book.view(subject).empty
+    record["met"] = (1, 0)                                        # a peer we met: our record, not theirs
+    for r in ring:
+        book.ingest(r, [obs("met", 8, 0)], 42.0)
+    assert book.view("met").agreed is None
+
+
+def test_the_caught_liars_agreement_is_neutral_until_first_meetings_tell_it_apart():
+    book = WitnessBook("me")
+    assert book.agreement_worth(GOOD) == 0.0 and book.agreement_worth(BAD) == 0.0
+    book.first_meetings = [[5.0, 5.0], [0.0, 0.0], [5.0, 5.0]]     # praised strangers as good as the rest
+    assert book.agreement_worth(GOOD) == pytest.approx(0.0)
+
+
+def test_praise_from_a_witness_we_believe_as_an_accuser_marks_a_stranger_contested():
+    """A framing ring's accomplices are believed as accusers on a few passed checks, and slander
+    honest peers that honest witnesses praise: when a reporter we believe as an accuser praises a
+    stranger others accuse, our witnesses disagree (``contested``, which the decision may probe)."""
+    record = {}
+    book = WitnessBook("me", own_counts=own(record))
+    caught_ring_and_proven_witnesses(book, record)
+    assert book.weight("h1", BAD) >= witness.PROVEN and book.weight("h2", BAD) >= witness.PROVEN
+    for h in ("h1", "h2"):
+        book.ingest(h, [obs("framed", 3, 0)], 20.0)
+    book.ingest("m1", [obs("framed", 8, 0)], 20.0)                # a caught liar's praise does not count
+    book.ingest("nobody", [obs("framed", 8, 0)], 20.0)            # nor does praise from one we never checked
+    book.ingest("accuser", [obs("framed", 0, 8)], 20.0)
+    assert book.view("framed").contested == 2
+    book.ingest("h1", [obs("accused", 0, 2)], 21.0)               # an accusation is no vouching
+    assert book.view("accused").contested == 0
+    record["framed"] = (1, 0)                                     # once met, our own record speaks
+    assert book.view("framed").contested == 0

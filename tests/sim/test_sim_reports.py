@@ -130,7 +130,8 @@ def _first_meetings_script():
 def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_what_it_changed(capsys):
     script = _first_meetings_script()
     before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
-              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__)
+              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
+              witness.WitnessBook.caught_liars_agree)
     metrics, counts, by_prior = script.watch(script.cold_start(20, "always-fail"), 1)
     # every attacker's first acceptance is counted once, in exactly one of the four kinds
     assert counts["accepted"] == sum(counts[k] for k in script.KINDS) > 0
@@ -140,8 +141,11 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     assert script.main(["--n", "20", "--broadcast-every", "1", "--no-caps"]) == 0
     out = capsys.readouterr().out
     assert "honest broadcasts every 1 s; no caps on reports" in out and "per attacker" in out
+    assert script.main(["--n", "20", "--no-agreement"]) == 0
+    assert "the caught liars agreeing not used" in capsys.readouterr().out
     after = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
-             shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__)
+             shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
+             witness.WitnessBook.caught_liars_agree)
     assert after == before
     with pytest.raises(SystemExit):
         script.main(["--broadcast-every", "0"])

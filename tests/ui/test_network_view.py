@@ -187,3 +187,22 @@ def test_an_accusers_row_says_how_often_it_contradicted_the_caught_liars():
     assert "said 0 ✓ / 1 ✗ · accuracy 0.50" in line and line.endswith("contradicted the caught liars 1 of 1")
     ring = next(x for x in body.plain.splitlines() if x.strip().startswith("m1"))
     assert "contradicted" not in ring                        # praise: not checked this way
+
+
+def test_details_of_a_stranger_say_what_the_caught_liars_agree_it_is():
+    """A peer nobody we believe has spoken of can still be refused on what the liars we caught
+    all say of it (core/witness.py, ``agreement_worth``): the details view says so, with its worth."""
+    from types import SimpleNamespace
+
+    from collab_tui.core.witness import BAD, GOOD, NetworkView
+    from collab_tui.ui.details_text import Details, network_into
+    for agreed, word in ((GOOD, "praise"), (BAD, "accuse")):
+        body = Details()
+        view = NetworkView("X", 0.0, 0, 0.0, 0.0, 1.0, (), -2.4, 0.0, agreed, -1.0 if agreed == GOOD else 0.7)
+        network_into(body, SimpleNamespace(network_view=lambda p: view, trust_threshold=0.5), "X")
+        line = next(x for x in body.plain.splitlines() if x.strip().startswith("caught liars"))
+        assert f"all {word} it: {'-1.0' if agreed == GOOD else '+0.7'} log-odds" in line
+    body = Details()
+    network_into(body, SimpleNamespace(network_view=lambda p: NetworkView("X", 0.0, 0, 0.0, 0.0, 1.0),
+                                       trust_threshold=0.5), "X")
+    assert "caught liars" not in body.plain
