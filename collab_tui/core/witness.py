@@ -44,6 +44,15 @@ a point against, each worth what ``against_worth`` learned from how often proven
 the caught liars themselves contradict them. Colluders agree with each other and honest
 witnesses contradict them, so an honest accuser is believed before we share a peer with it.
 
+**What the caught liars agree on** (a stranger). Colluders praise each other, so when at least
+two liars we caught speak of a peer we never met and all say one kind of thing, that agreement
+is evidence in itself (``agreement_worth``): its log likelihood ratio between the strangers that
+delivered at our first meeting and those that failed (``first_meetings``), added to the
+stranger's pooled log-odds (``combined``, not ``proven``: a refusal on it alone is probed, and
+the probe is a first meeting that weighs it again). It needs no news of the stranger, only
+liars we caught. ``contested`` counts the praise of a stranger by reporters we believe as
+accusers: when our believed witnesses disagree, the decision may probe (``core/shared.py``).
+
 **Pooling** (``view``): the subject is good (succeeds ``GOOD_RATE``) or bad (one of
 ``BAD_RATES``). Each claim is explained as true, with our belief ``w``, or as made up,
 as convincing as its liar could make it (as likely as under the rate that fits it best),
@@ -245,6 +254,8 @@ class WitnessBook:
         self._turn = 0
         self.strangers = [0, 0]           # first meetings that succeeded, failed
         self._model: ReporterModel | None = None   # honest reporters and liars, fitted (``population``)
+        self._worth: tuple[float, float] = (0.0, 0.0)     # ``check_worth`` per kind...
+        self._worth_of: ReporterModel | None = None       # ...for this fitted model
         self._unfitted = 0                         # checks made (or forgotten) since
         self._against_worth: tuple[float, float] | None = None   # what an accusation contradicting / agreeing with the caught liars is worth
         self._against_unfitted = 0                 # checks against them made since
@@ -461,10 +472,7 @@ class WitnessBook:
         for w, _, _, _, kind in self._claims(subject):
             if self._caught_liar(w):
                 said[kind] += 1
-        for kind in (GOOD, BAD):
-            if said[kind] >= 2 and not said[1 - kind]:
-                return kind
-        return None
+        return _agreed(said)
 
     def agreement_worth(self, kind: int) -> float:
         """What the caught liars agreeing on ``kind`` about a stranger says of it, as log-odds: the
@@ -562,9 +570,15 @@ class WitnessBook:
     def check_worth(self, kind: int) -> float:
         """What one passed check of a claim of ``kind`` is worth, as log-odds: ``ln (1 - e) / (1 - q)``,
         or more when liars rarely make claims of this kind (``ReporterModel.rare_worth``)."""
-        worth = math.log((1.0 - HONEST_CAUGHT) / (1.0 - self.liar_catch_rate(kind)))
-        rare = self.population().rare_worth(kind)
-        return worth if rare is None else max(worth, rare)
+        model = self.population()
+        if self._worth_of is not model:        # one pair of figures per fitted model
+            worths = []
+            for k in (GOOD, BAD):
+                worth = math.log((1.0 - HONEST_CAUGHT) / (1.0 - model.caught[1][k]))
+                rare = model.rare_worth(k)
+                worths.append(worth if rare is None else max(worth, rare))
+            self._worth, self._worth_of = tuple(worths), model
+        return self._worth[kind]
 
     def population(self) -> ReporterModel:
         """Honest reporters and liars as our checks show them, refitted after ``REFIT_MIN`` more
@@ -610,6 +624,7 @@ class WitnessBook:
         out: list[ReporterRow] = []
         claims: list[tuple[float, float, float]] = []
         contested = 0
+        said = [0, 0]
         if index:
             for reporter in index:
                 w = self.witnesses.get(reporter)
@@ -624,9 +639,11 @@ class WitnessBook:
                     weight = 0.0          # unsolicited from a reporter not proven: it judges the reporter only
                 if weight > 0.0:
                     claims.append((a, b, weight))
-                if kind == GOOD and mine is None and not w.pinned and self._weight(w, BAD) >= PROVEN \
-                        and not self._caught_liar(w):
-                    contested += 1        # a witness whose accusations we believe vouches for it
+                if mine is None and not w.pinned:
+                    if self._caught_liar(w):
+                        said[kind] += 1   # what the caught liars agree on (``caught_liars_agree``)
+                    elif kind == GOOD and self._weight(w, BAD) >= PROVEN:
+                        contested += 1    # a witness whose accusations we believe vouches for it
                 if weight >= COUNTED:
                     raw_s += report.successes
                     raw_f += report.failures
@@ -639,7 +656,7 @@ class WitnessBook:
                                            (w.against[0], w.against[1]) if kind == BAD else (0, 0)))
         if rows:
             out.sort(key=lambda r: (-r.weight, r.reporter))
-        agreed = self.caught_liars_agree(subject) if mine is None else None
+        agreed = _agreed(said)
         agreement = self.agreement_worth(agreed) if agreed is not None else 0.0
         if not n:
             if agreed is None:
@@ -794,6 +811,15 @@ class ReporterModel:
         honest = self.share[0][kind] * (1.0 - self.caught[0][kind])
         liar = self.share[1][kind] * (1.0 - self.caught[1][kind])
         return min(WORTH_HIGH, math.log(honest / liar))
+
+
+def _agreed(said: list[int]) -> int | None:
+    """The kind of claim the caught liars agree on, from how many made each kind (at least two,
+    none of the other kind); else None."""
+    for kind in (GOOD, BAD):
+        if said[kind] >= 2 and not said[1 - kind]:
+            return kind
+    return None
 
 
 def _hopeless(w: Witness) -> bool:
