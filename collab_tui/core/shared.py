@@ -35,8 +35,8 @@ Rules, in order (the first that fires decides):
    tip a close call but never decide it alone (``witness.CROWD_CAP``, ``WEAK_CAP``);
    Unless it is a *probe*: a peer we never met, refused only because the crowd, the
    stranger prior and what the liars we caught agree on add to what the reporters we believe
-   say (they alone would not refuse it), or praised by a reporter we believe as an accuser
-   (our witnesses disagree), is accepted in one second of ``probe_one_in`` (32). Evidence
+   say (they alone would not refuse it), or praised by ``probe_contested`` (3) reporters we
+   believe as accusers (our witnesses disagree), is accepted in one second of ``probe_one_in`` (32). Evidence
    that thin is often an honest peer's one missed deadline somewhere, and a refusal on it
    would be for ever: nobody would meet the peer again to say otherwise. And accusers
    believed on a few passed checks (a framing ring's accomplices) are caught only by
@@ -74,6 +74,7 @@ class SharedSettings:
     outage_after: int = 2        # missed deadlines in a row (after a delivery) that look like an outage...
     outage_pause_s: float = 90.0     # ...refused for this long after the last one (0: never)
     probe_one_in: int = 32       # a stranger refused on thin reports is accepted once in this many seconds
+    probe_contested: int = 3     # ...and one praised by this many reporters we believe as accusers
 
     def __post_init__(self) -> None:
         if self.refuse_odds < 0 or self.vouch_odds < 0:
@@ -82,6 +83,8 @@ class SharedSettings:
             raise ValueError("shared outage_after must be at least 1 and outage_pause_s not negative")
         if self.probe_one_in < 0:
             raise ValueError("shared probe_one_in must not be negative (0: never probe)")
+        if self.probe_contested < 1:
+            raise ValueError("shared probe_contested must be at least 1")
 
 
 class SharedPolicy:
@@ -152,15 +155,15 @@ class SharedPolicy:
     def _probe(self, ctx: RequestContext, view) -> bool:
         """A probe of a stranger refused on evidence that could seal itself: one we never met, whom
         the reporters we believe would not refuse on their own (only the crowd, the stranger prior
-        and what the caught liars agree on take it below the line), or whom a reporter we believe
-        as an accuser praises (the witnesses we believe disagree: a framing ring's accomplices,
+        and what the caught liars agree on take it below the line), or whom ``probe_contested``
+        reporters we believe as accusers praise (the witnesses we believe disagree: a framing ring's accomplices,
         believed on a few passed checks, against honest ones). In one second of ``probe_one_in``,
         drawn per peer and second with our secret key (a peer cannot time its requests to our
         draw; the same second always draws the same)."""
         s = self.settings
         if ctx.observations or s.probe_one_in <= 0 or ctx.now is None:
             return False
-        if view.proven <= -s.refuse_odds and not view.contested:
+        if view.proven <= -s.refuse_odds and view.contested < s.probe_contested:
             return False
         h = hashlib.blake2b(f"{ctx.initiator}|{int(ctx.now)}".encode(), key=self.salt, digest_size=4)
         return int.from_bytes(h.digest(), "big") % s.probe_one_in == 0
