@@ -31,8 +31,8 @@ def test_colluding_liars_do_not_lock_honest_peers_out(liars):
     # six honest peers: one honest peer unlucky twice early is 5% of the honest requests, so
     # single seeds range from 0% to ~22% refused (hardened alone: 0-15%); the mean of five is the measure.
     # framing included: its accomplices are believed as accusers before they are caught, and were
-    # never caught where their slander sealed itself (13% refused here) until a stranger praised by a
-    # witness we believe as an accuser was probed (5.7%; hardened 5.2%)
+    # never caught where their slander sealed itself (13% refused here) until this version: the
+    # caught liars' agreement and the contested probe (docs/trust.md; 5.7%, hardened 5.2%)
     sc = Scenario(attack="always-fail", liars=liars, **TINY)
     runs = [run(sc, "shared", seed) for seed in range(1, 6)]
     assert sum(m["honest_refused"] for m in runs) / len(runs) <= 0.12
