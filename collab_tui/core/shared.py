@@ -36,9 +36,9 @@ Rules, in order (the first that fires decides):
    Unless it is a *probe*: a peer we never met, refused only because the crowd, the
    stranger prior and what the liars we caught agree on add to what the reporters we believe
    say (they alone would not refuse it), or praised by ``probe_contested`` (3) reporters we
-   believe as accusers (our witnesses disagree), is accepted in one second of ``probe_one_in`` (32). Evidence
-   that thin is often an honest peer's one missed deadline somewhere, and a refusal on it
-   would be for ever: nobody would meet the peer again to say otherwise. And accusers
+   believe as accusers (our witnesses disagree), is accepted in one second of
+   ``probe_one_in`` (32). Evidence that thin is often an honest peer's one missed deadline
+   somewhere, and a refusal on it would be for ever: nobody would meet the peer again to say otherwise. And accusers
    believed on a few passed checks (a framing ring's accomplices) are caught only by
    meeting a peer they slander: one probe checks every accusation of it at once;
 3. ``outage`` — the hardened rules accept, but the peer is in its outage seconds: refuse;
@@ -156,8 +156,8 @@ class SharedPolicy:
         """A probe of a stranger refused on evidence that could seal itself: one we never met, whom
         the reporters we believe would not refuse on their own (only the crowd, the stranger prior
         and what the caught liars agree on take it below the line), or whom ``probe_contested``
-        reporters we believe as accusers praise (the witnesses we believe disagree: a framing ring's accomplices,
-        believed on a few passed checks, against honest ones). In one second of ``probe_one_in``,
+        reporters we believe as accusers praise (the witnesses we believe disagree: a framing
+        ring's accomplices, believed on a few passed checks, against honest ones). In one second of ``probe_one_in``,
         drawn per peer and second with our secret key (a peer cannot time its requests to our
         draw; the same second always draws the same)."""
         s = self.settings
