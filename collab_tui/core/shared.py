@@ -38,9 +38,10 @@ Rules, in order (the first that fires decides):
    say (they alone would not refuse it), or praised by ``probe_contested`` (3) reporters we
    believe as accusers (our witnesses disagree), is accepted in one second of
    ``probe_one_in`` (32). Evidence that thin is often an honest peer's one missed deadline
-   somewhere, and a refusal on it would be for ever: nobody would meet the peer again to say otherwise. And accusers
-   believed on a few passed checks (a framing ring's accomplices) are caught only by
-   meeting a peer they slander: one probe checks every accusation of it at once;
+   somewhere, and a refusal on it would be for ever: nobody would meet the peer again to
+   say otherwise. And accusers believed on a few passed checks (a framing ring's
+   accomplices) are caught only by meeting a peer they slander: one probe checks every
+   accusation of it at once;
 3. ``outage`` — the hardened rules accept, but the peer is in its outage seconds: refuse;
 4. ``reports`` vouching — the hardened rules refused on our own record (``evidence`` or
    ``trust``), but the combined log-odds are above ``vouch_odds``, the peer's latest
