@@ -22,7 +22,7 @@ arriving late.
 to show what the bounds cost.
 
 ``--no-agreement``: what the liars we caught agree on about a stranger is not used as evidence
-(``WitnessBook.caught_liars_agree`` answers None): the engine as it was before that evidence,
+(``witness._agreed``, which both the view and the first-meeting counts read, answers None): the engine as it was before that evidence,
 for comparison (docs/trust.md, "What is left at N = 300").
 
 ``--liars KIND``: what the malicious peers report (default ``collude``; ``framing`` is the
@@ -59,11 +59,11 @@ def cold_start(n: int, attack: str, liars: str = "collude") -> network.Scenario:
 
 def without_agreement():
     """Patch ``WitnessBook`` for ``--no-agreement``; returns the function that undoes it."""
-    original = witness.WitnessBook.caught_liars_agree
-    witness.WitnessBook.caught_liars_agree = lambda self, subject: None
+    original = witness._agreed
+    witness._agreed = lambda said: None
 
     def undo() -> None:
-        witness.WitnessBook.caught_liars_agree = original
+        witness._agreed = original
     return undo
 
 

@@ -130,7 +130,7 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     script = _first_meetings_script()
     before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
               shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
-              witness.WitnessBook.caught_liars_agree)
+              witness._agreed)
     metrics, counts, by_prior = script.watch(script.cold_start(20, "always-fail"), 1)
     # every attacker's first acceptance is counted once, in exactly one of the four kinds
     assert counts["accepted"] == sum(counts[k] for k in script.KINDS) > 0
@@ -144,7 +144,7 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     assert "the caught liars agreeing not used" in capsys.readouterr().out
     after = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
-             witness.WitnessBook.caught_liars_agree)
+             witness._agreed)
     assert after == before
     with pytest.raises(SystemExit):
         script.main(["--broadcast-every", "0"])
