@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ..core.numbers import score_text, tell_apart
 from ..core.text import peer_text
-from ..core.witness import GOOD
+from ..core.witness import BAD_RATES, GOOD, GOOD_RATE
 from .widgets.cells import clock_time
 from .widgets.requests import IN_PREFIX
 
@@ -149,7 +149,8 @@ def peer_details(t: Any, peer: str) -> Details:
 
 
 def network_into(body: Details, t: Any, peer: str) -> None:
-    """What the network says of ``peer``: its score from the reports we believe, then each
+    """What the network says of ``peer``: its score from the reports we believe, the delivery rate
+    those reports add up to beside the rates the engine weighs it against, then each
     reporter with its accuracy (the share of its checked claims of that kind that agreed with
     our own record), its weight (our belief, 0–1, that its claims of that kind are true), for an
     accuser how often its accusations contradicted the liars we caught, and what it said; for a
@@ -162,6 +163,12 @@ def network_into(body: Details, t: Any, peer: str) -> None:
     else:
         summary = f"{score_text(view.score, t.trust_threshold)} — {view.describe()}"
     rows = [("network", summary)]
+    seen = view.raw_successes + view.raw_failures
+    if view.score is not None and seen > 0:
+        # why "20 ✓ / 8 ✗" can be a low score: the engine weighs a delivery rate against kinds of peer
+        rows.append(("reads as", f"{view.raw_successes / seen:.0%} delivered, where the engine takes a good "
+                                 f"collaborator to deliver {GOOD_RATE:.0%} of the time and an attacker "
+                                 + ", ".join(f"{r:.0%}" for r in BAD_RATES[:-1]) + f" or {BAD_RATES[-1]:.0%}"))
     if view.agreed is not None:
         said = "praise" if view.agreed == GOOD else "accuse"
         rows.append(("caught liars", f"all {said} it: {view.agreement:+.1f} log-odds, as the strangers they "

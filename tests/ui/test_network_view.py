@@ -206,3 +206,23 @@ def test_details_of_a_stranger_say_what_the_caught_liars_agree_it_is():
     network_into(body, SimpleNamespace(network_view=lambda p: NetworkView("X", 0.0, 0, 0.0, 0.0, 1.0),
                                        trust_threshold=0.5), "X")
     assert "caught liars" not in body.plain
+
+
+def test_details_say_what_a_delivery_rate_reads_as():
+    """Reports of 20 ✓ / 8 ✗ with a network score of 0.01 look like a contradiction until the
+    operator sees the rates the engine weighs them against (71% is a camouflaged attacker's rate,
+    not a good collaborator's): the details view puts them side by side."""
+    from types import SimpleNamespace
+
+    from collab_tui.core.witness import NetworkView
+    from collab_tui.ui.details_text import Details, network_into
+    body = Details()
+    view = NetworkView("flaky", -4.6, 3, 20.0, 8.0, 1.0)
+    network_into(body, SimpleNamespace(network_view=lambda p: view, trust_threshold=0.5), "flaky")
+    line = next(x for x in body.plain.splitlines() if x.strip().startswith("reads as"))
+    assert "71% delivered" in line and "good collaborator to deliver 95%" in line
+    assert line.rstrip().endswith("2%, 30% or 60%")
+    body = Details()
+    network_into(body, SimpleNamespace(network_view=lambda p: NetworkView("X", 0.0, 0, 0.0, 0.0, 1.0),
+                                       trust_threshold=0.5), "X")
+    assert "reads as" not in body.plain                 # nothing counted: no rate to read
