@@ -69,10 +69,11 @@ Bounds: at most ``max_subjects`` subjects per reporter and ``max_reporters_per_s
 reporters per subject (the oldest report of a reporter not proven dropped first: a flood of
 claims never pushes out what the proven said), at most ``max_reporters`` reporters (the
 least recently heard dropped first, pinned ones kept), at most ``max_reports`` reports in all
-(the oldest of the least recently heard reporters dropped first, proven ones last).
+(a fair share: the oldest of the reporter keeping the most dropped first, proven ones last).
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -337,21 +338,28 @@ class WitnessBook:
         return next(iter(index))
 
     def _evict_reports(self, now: float) -> None:
-        """Over the total: the oldest reports of the least recently heard reporters go first,
-        those of proven reporters only when nobody else's are left."""
+        """Over the total, a fair share: the reporter keeping the most reports loses its oldest
+        first (among equals, the least recently heard), so a flood of long broadcasts trims its
+        own senders, not the few fresh records of everyone else; proven reporters' reports go only
+        when nobody else's are left, pinned reporters' never. Trimmed to 63/64 of the cap."""
         self._ranking(now)
         proven = self._proven
+        goal = self.max_reports - self.max_reports // 64      # some room, so this runs once per few reports
         for spare_proven in (True, False):
-            for victim in list(self.witnesses):
-                w = self.witnesses[victim]
-                if w.pinned or (spare_proven and victim in proven):
-                    continue
-                while w.reports and self._count > self.max_reports:
-                    subject, _ = w.reports.popitem(last=False)
-                    self._count -= 1
-                    self._unindex(subject, victim)
-                if self._count <= self.max_reports:
-                    return
+            heap = [(-len(w.reports), turn, w) for turn, w in enumerate(self.witnesses.values())
+                    if w.reports and not w.pinned and not (spare_proven and w.reporter in proven)]
+            heapq.heapify(heap)
+            while heap and self._count > goal:
+                size, turn, w = heap[0]
+                subject, _ = w.reports.popitem(last=False)
+                self._count -= 1
+                self._unindex(subject, w.reporter)
+                if w.reports:
+                    heapq.heapreplace(heap, (size + 1, turn, w))
+                else:
+                    heapq.heappop(heap)
+            if self._count <= goal:
+                return
 
     def _unindex(self, subject: str, reporter: str) -> None:
         index = self.by_subject.get(subject)

@@ -354,16 +354,25 @@ def test_believed_reporters_that_know_the_subject_are_asked_first():
     assert "liar" not in book.best_reporters(candidates, 4, 0, subject="subject", now=100.0)
 
 
-def test_the_total_of_reports_is_bounded_oldest_of_the_least_recently_heard_first():
-    book = WitnessBook("me", max_reports=10, trusted=["P"])
+def test_the_total_of_reports_is_bounded_a_fair_share_the_longest_keeper_trimmed_first():
+    book = WitnessBook("me", max_reports=20, trusted=["P"])
     book.ingest("P", [obs(f"p{i}", 1, 0) for i in range(4)], 0.0)
-    for r in range(5):
-        book.ingest(f"r{r}", [obs(f"s{r}-{i}", 1, 0) for i in range(4)], float(r + 1))
-    assert book.report_count() == 10 == sum(len(w.reports) for w in book.witnesses.values())
+    book.ingest("flood", [obs(f"f{i}", 8, 0) for i in range(16)], 1.0)    # one long broadcast
+    assert book.report_count() == 20
+    for r in range(3):                                                  # then three short ones
+        book.ingest(f"r{r}", [obs(f"s{r}-{i}", 1, 0) for i in range(2)], 2.0 + r)
+    assert book.report_count() == 20 == sum(len(w.reports) for w in book.witnesses.values())
     assert len(book.witnesses["P"].reports) == 4                       # pinned kept
-    assert len(book.witnesses["r4"].reports) == 4 and not book.witnesses["r0"].reports
+    assert all(len(book.witnesses[f"r{r}"].reports) == 2 for r in range(3))   # the few fresh records kept
+    assert list(book.witnesses["flood"].reports) == [f"f{i}" for i in range(6, 16)]   # its oldest went
+    # among reporters keeping as many, the least recently heard loses first
+    for r in range(3, 8):
+        book.ingest(f"r{r}", [obs(f"s{r}-{i}", 1, 0) for i in range(2)], 10.0 + r)
+    assert book.report_count() == 20              # the flood trimmed to 2, then 22 with r7: flood and r0 lose one
+    assert list(book.witnesses["flood"].reports) == ["f15"]
+    assert [len(book.witnesses[f"r{r}"].reports) for r in range(8)] == [1, 2, 2, 2, 2, 2, 2, 2]
     assert all(book.by_subject.get(s) for w in book.witnesses.values() for s in w.reports)
-    assert sum(len(ix) for ix in book.by_subject.values()) == 10
+    assert sum(len(ix) for ix in book.by_subject.values()) == 20
 
 
 def test_a_flood_of_claims_never_pushes_out_what_a_proven_reporter_said():
