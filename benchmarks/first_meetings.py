@@ -2,7 +2,7 @@
 
     python benchmarks/first_meetings.py [--n 300] [--seed 1] [--attack always-fail]
                                         [--liars collude] [--broadcast-every 30] [--no-caps]
-                                        [--no-agreement]
+                                        [--no-agreement] [--measure 8]
 
 Runs one cold-start network (warm-up 0, 8 meetings per pair, 70% malicious, colluding liars)
 with the ``shared`` engine through ``collab_tui.sim`` and watches every decision about an
@@ -10,7 +10,14 @@ attacker we have never dealt with. For each one we accepted (the attacker then f
 free failure) it records how many deciders had met that attacker before, and whether we had
 heard from any of them: nothing at all, only from reporters we have not proven yet, or from
 a proven one. It prints failed/accepted, those counts, and the share of first meetings
-accepted by how many deciders had met the attacker before.
+accepted by how many deciders had met the attacker before; then, for each pair's first
+decision, what the decider's book held (by how many deciders had met the attacker, accepted
+or refused): the caught liars' claims about the attacker, the liars it had caught and the
+reporters it had proven.
+
+``--measure M``: M meetings per pair instead of 8. ``--measure 1`` is mostly first meetings,
+the part a larger network makes harder, in an eighth of the time: a proxy for comparing two
+versions at N = 1,000 (15-20 minutes instead of two hours).
 
 What-ifs (neither is what the real trainers do):
 
@@ -52,9 +59,9 @@ NOBODY, NOTHING, UNPROVEN, PROVEN = KINDS = ("nobody had met it", "heard nothing
                                             "heard, none proven", "heard from a proven one")
 
 
-def cold_start(n: int, attack: str, liars: str = "collude") -> network.Scenario:
+def cold_start(n: int, attack: str, liars: str = "collude", measure: int = 8) -> network.Scenario:
     """The network measured: a cold start (warm-up 0), 8 meetings per pair, the defaults otherwise."""
-    return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=8, liars=liars)
+    return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=measure, liars=liars)
 
 
 def without_agreement():
@@ -67,13 +74,22 @@ def without_agreement():
     return undo
 
 
-def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Counter, dict]:
-    """Run the network, watching first meetings with attackers; restore every method after."""
+#: what ``watch`` averages over each pair's first decision about an attacker
+BOOK = ("caught liars' claims", "share they agree", "caught liars", "proven reporters")
+
+
+def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Counter, dict, dict]:
+    """Run the network, watching first meetings with attackers; restore every method after.
+
+    Returns the metrics, the counts of accepted first meetings by what we had heard (``KINDS``),
+    the first decisions by how many deciders had met the attacker ([accepted, refused]), and
+    per (deciders that had met it, up to 2; accepted) the sums of ``BOOK`` and how many."""
     met: dict[str, set[str]] = collections.defaultdict(set)   # attacker -> deciders that dealt with it
     counts: collections.Counter = collections.Counter()
     by_prior: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])  # prior deciders -> [accepted, refused]
     owner: dict[int, NetworkedKernelTrainer] = {}              # id(policy) -> its trainer
     decided: set[tuple[str, str]] = set()
+    books: dict[tuple[int, bool], list[float]] = collections.defaultdict(lambda: [0.0] * (len(BOOK) + 1))
 
     original_init = NetworkedKernelTrainer.__init__
     original_update = NetworkedKernelTrainer._update_reputation
@@ -98,6 +114,16 @@ def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Coun
             if (trainer.ai_id, attacker) not in decided:          # each pair's first decision only
                 decided.add((trainer.ai_id, attacker))
                 by_prior[len(before)][0 if verdict.accept else 1] += 1
+                said = [0, 0]
+                for w, _, _, _, kind in book._claims(attacker):
+                    if book._caught_liar(w):
+                        said[kind] += 1
+                row = books[(min(len(before), 2), verdict.accept)]
+                for i, value in enumerate((sum(said), witness._agreed(said) is not None,
+                                           sum(1 for w in book.witnesses.values() if book._caught_liar(w)),
+                                           len(book._proven))):
+                    row[i] += value
+                row[-1] += 1
             if verdict.accept:
                 counts["accepted"] += 1
                 heard = [r for r in book.by_subject.get(attacker, ()) if r in before]
@@ -120,7 +146,7 @@ def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Coun
         NetworkedKernelTrainer.__init__ = original_init
         NetworkedKernelTrainer._update_reputation = original_update
         shared.SharedPolicy.decide = original_decide
-    return metrics, counts, dict(by_prior)
+    return metrics, counts, dict(by_prior), dict(books)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--liars", default="collude", choices=LIARS, help="what the malicious peers report")
     ap.add_argument("--no-agreement", action="store_true",
                     help="what-if: what the caught liars agree on about a stranger is not used")
+    ap.add_argument("--measure", type=int, default=8, metavar="M",
+                    help="meetings per pair measured (default 8; 1 is a quick proxy, mostly first meetings)")
     args = ap.parse_args(argv)
     if args.broadcast_every < 1:
         ap.error(f"--broadcast-every must be at least 1 second, got {args.broadcast_every}")
     if args.n < 10:
         ap.error(f"--n must be at least 10, got {args.n}")
+    if args.measure < 1:
+        ap.error(f"--measure must be at least 1, got {args.measure}")
 
     saved_period = rp.BROADCAST_EVERY_S
     saved_caps = dict(witness.WitnessBook.__init__.__kwdefaults__)
@@ -148,10 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             **saved_caps, "max_subjects": 10**9, "max_reporters_per_subject": 10**9,
             "max_reporters": 10**9, "max_reports": 10**9}
     undo_agreement = without_agreement() if args.no_agreement else None
-    scenario = cold_start(args.n, args.attack, args.liars)
+    scenario = cold_start(args.n, args.attack, args.liars, args.measure)
     started = time.perf_counter()
     try:
-        metrics, counts, by_prior = watch(scenario, args.seed)
+        metrics, counts, by_prior, books = watch(scenario, args.seed)
     finally:
         rp.BROADCAST_EVERY_S = saved_period
         witness.WitnessBook.__init__.__kwdefaults__ = saved_caps
@@ -161,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
 
     attackers = int(round(scenario.n * scenario.malicious))
     accepted = counts["accepted"]
-    print(f"N={args.n} {args.attack} cold, seed {args.seed}, shared, liars {args.liars}; honest broadcasts every "
+    print(f"N={args.n} {args.attack} cold, {args.measure} meeting{'s' if args.measure > 1 else ''} per pair, seed {args.seed}, shared, "
+          f"liars {args.liars}; honest broadcasts every "
           f"{args.broadcast_every} s{'; no caps on reports' if args.no_caps else ''}"
           f"{'; the caught liars agreeing not used' if args.no_agreement else ''}")
     print(f"failed/accepted {100 * metrics['failed_per_accepted']:.1f}%  honest refused "
@@ -172,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {key:26s} {counts[key]:6d}  {share:4.0f}%")
     print("first decisions that accepted, by how many deciders had met the attacker before:")
     print("  " + "  ".join(f"{j}: {100 * a / (a + r):.0f}%" for j, (a, r) in sorted(by_prior.items()) if a + r))
+    print("what the decider's book held at each pair's first decision (averages):")
+    print(f"  {'met it before':13s} {'verdict':8s} {'decisions':>9s}  " + "  ".join(f"{b:>20s}" for b in BOOK))
+    for (prior, accepted), row in sorted(books.items()):
+        print(f"  {('2+' if prior == 2 else str(prior)):13s} {'accepted' if accepted else 'refused':8s} "
+              f"{int(row[-1]):9d}  " + "  ".join(f"{v / row[-1]:20.2f}" for v in row[:-1]))
     print(f"{took:.0f} s")
     return 0
 

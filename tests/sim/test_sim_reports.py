@@ -131,17 +131,25 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     before = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
               shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
               witness._agreed)
-    metrics, counts, by_prior = script.watch(script.cold_start(20, "always-fail"), 1)
+    metrics, counts, by_prior, books = script.watch(script.cold_start(20, "always-fail"), 1)
     # every attacker's first acceptance is counted once, in exactly one of the four kinds
     assert counts["accepted"] == sum(counts[k] for k in script.KINDS) > 0
     assert counts[script.NOBODY] <= 14                 # one very first meeting per attacker at most
     assert sum(a for a, _ in by_prior.values()) <= counts["accepted"]   # some were refused first, accepted later
+    # what the books held: one row per pair's first decision, the same decisions as by_prior
+    assert sum(row[-1] for row in books.values()) == sum(a + r for a, r in by_prior.values())
+    assert sum(row[-1] for (_, accepted), row in books.items() if accepted) == sum(a for a, _ in by_prior.values())
+    for row in books.values():
+        assert 0 <= row[1] <= row[-1]                  # "share they agree" is a share
+    assert books[(0, True)][-1] > 0                    # every attacker's very first meeting is accepted
     assert metrics["failed_per_accepted"] > 0
     assert script.main(["--n", "20", "--broadcast-every", "1", "--no-caps"]) == 0
     out = capsys.readouterr().out
     assert "honest broadcasts every 1 s; no caps on reports" in out and "per attacker" in out
-    assert script.main(["--n", "20", "--no-agreement"]) == 0
-    assert "the caught liars agreeing not used" in capsys.readouterr().out
+    assert script.main(["--n", "20", "--no-agreement", "--measure", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "the caught liars agreeing not used" in out and "1 meeting per pair" in out
+    assert "what the decider's book held" in out and "caught liars' claims" in out
     after = (rp.BROADCAST_EVERY_S, dict(witness.WitnessBook.__init__.__kwdefaults__),
              shared.SharedPolicy.decide, NetworkedKernelTrainer._update_reputation, NetworkedKernelTrainer.__init__,
              witness._agreed)
@@ -149,3 +157,6 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     with pytest.raises(SystemExit):
         script.main(["--broadcast-every", "0"])
     assert "--broadcast-every must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script.main(["--measure", "0"])
+    assert "--measure must be at least 1" in capsys.readouterr().err
