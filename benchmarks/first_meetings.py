@@ -60,7 +60,7 @@ NOBODY, NOTHING, UNPROVEN, PROVEN = KINDS = ("nobody had met it", "heard nothing
 
 
 def cold_start(n: int, attack: str, liars: str = "collude", measure: int = 8) -> network.Scenario:
-    """The network measured: a cold start (warm-up 0), 8 meetings per pair, the defaults otherwise."""
+    """The network measured: a cold start (warm-up 0), ``measure`` meetings per pair, the defaults otherwise."""
     return network.Scenario(n=n, attack=attack, warmup_per_pair=0, measure_per_pair=measure, liars=liars)
 
 
@@ -114,10 +114,7 @@ def watch(scenario: network.Scenario, seed: int) -> tuple[dict, collections.Coun
             if (trainer.ai_id, attacker) not in decided:          # each pair's first decision only
                 decided.add((trainer.ai_id, attacker))
                 by_prior[len(before)][0 if verdict.accept else 1] += 1
-                said = [0, 0]
-                for w, _, _, _, kind in book._claims(attacker):
-                    if book._caught_liar(w):
-                        said[kind] += 1
+                said = book.caught_liars_said(attacker)
                 row = books[(min(len(before), 2), verdict.accept)]
                 for i, value in enumerate((sum(said), witness._agreed(said) is not None,
                                            sum(1 for w in book.witnesses.values() if book._caught_liar(w)),

@@ -476,11 +476,15 @@ class WitnessBook:
     def caught_liars_agree(self, subject: str) -> int | None:
         """The kind of claim (``GOOD`` / ``BAD``) every caught liar that reported ``subject`` made,
         when at least two did and all made the same kind; else None."""
+        return _agreed(self.caught_liars_said(subject))
+
+    def caught_liars_said(self, subject: str) -> list[int]:
+        """How many caught liars praised and accused ``subject``: [praise, accusations]."""
         said = [0, 0]
         for w, _, _, _, kind in self._claims(subject):
             if self._caught_liar(w):
                 said[kind] += 1
-        return _agreed(said)
+        return said
 
     def agreement_worth(self, kind: int) -> float:
         """What the caught liars agreeing on ``kind`` about a stranger says of it, as log-odds: the
