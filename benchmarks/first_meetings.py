@@ -17,7 +17,9 @@ reporters it had proven.
 
 ``--measure M``: M meetings per pair instead of 8. ``--measure 1`` is mostly first meetings,
 the part a larger network makes harder, in an eighth of the time: a proxy for comparing two
-versions at N = 1,000 (15-20 minutes instead of two hours).
+versions at N = 1,000 (15-20 minutes instead of two hours). It spans one broadcast period
+(30 rounds), so it cannot show how long reports are kept; ``--measure 4`` (about 75 minutes)
+can, and at N = 1,000 it accepts as many first meetings with attackers as ``--measure 1``.
 
 What-ifs (neither is what the real trainers do):
 
