@@ -2,7 +2,7 @@
 
     python benchmarks/first_meetings.py [--n 300] [--seed 1] [--attack always-fail]
                                         [--liars collude] [--broadcast-every 30] [--no-caps]
-                                        [--no-agreement] [--measure 8]
+                                        [--no-agreement] [--oracle] [--measure 8]
 
 Runs one cold-start network (warm-up 0, 8 meetings per pair, 70% malicious, colluding liars)
 with the ``shared`` engine through ``collab_tui.sim`` and watches every decision about an
@@ -21,7 +21,7 @@ versions at N = 1,000 (15-20 minutes instead of two hours). It spans one broadca
 (30 rounds), so it cannot show how long reports are kept; ``--measure 4`` (about 75 minutes)
 can, and at N = 1,000 it accepts as many first meetings with attackers as ``--measure 1``.
 
-What-ifs (neither is what the real trainers do):
+What-ifs (none is what the real trainers do):
 
 ``--broadcast-every S``: honest trainers broadcast their changed records every S seconds
 instead of the protocol's 30 (the liars keep 30). S = 1 shows how much of the gap is news
@@ -33,6 +33,10 @@ to show what the bounds cost.
 ``--no-agreement``: what the liars we caught agree on about a stranger is not used as evidence
 (``witness._agreed``, which both the view and the first-meeting counts read, answers None): the engine as it was before that evidence,
 for comparison (docs/trust.md, "What is left at N = 300").
+
+``--oracle``: a trainer asking about a peer also asks every trainer that has dealt with it
+before, outside its query budget. Nothing on the wire tells a real trainer who those are:
+this shows what better-aimed queries could be worth at most.
 
 ``--liars KIND``: what the malicious peers report (default ``collude``; ``framing`` is the
 attack the what-if above must survive).
@@ -73,6 +77,42 @@ def without_agreement():
 
     def undo() -> None:
         witness._agreed = original
+    return undo
+
+
+def with_oracle():
+    """Patch the trainers for ``--oracle``; returns the function that undoes it.
+
+    Whenever a trainer asks about a peer (``ask_about`` picked reporters), it also asks every
+    trainer that has dealt with that peer before (had an outcome with it), in the order they
+    first did, outside the query budget. No frame tells a real trainer who those are: this
+    measures what better-aimed queries could be worth at most."""
+    dealt: dict[str, dict[str, None]] = collections.defaultdict(dict)   # peer -> trainers that dealt with it
+    original_update = NetworkedKernelTrainer._update_reputation
+    original_ask = NetworkedKernelTrainer.ask_about
+
+    def update(self, peer, ok, reason, now=None):
+        dealt[peer].setdefault(self.ai_id, None)
+        return original_update(self, peer, ok, reason, now)
+
+    def ask_about(self, subject, now, candidates=None):
+        asked = original_ask(self, subject, now, candidates)
+        if asked:
+            taken = {reporter for _, reporter in asked}
+            for reporter in dealt.get(subject, ()):
+                if reporter != self.ai_id and reporter not in taken:
+                    self._query_seq += 1
+                    qid = f"oracle-{self._query_seq}"
+                    self.asking.sent(qid, reporter, (subject,), now)
+                    asked.append((qid, reporter))
+        return asked
+
+    NetworkedKernelTrainer._update_reputation = update
+    NetworkedKernelTrainer.ask_about = ask_about
+
+    def undo() -> None:
+        NetworkedKernelTrainer._update_reputation = original_update
+        NetworkedKernelTrainer.ask_about = original_ask
     return undo
 
 
@@ -159,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--liars", default="collude", choices=LIARS, help="what the malicious peers report")
     ap.add_argument("--no-agreement", action="store_true",
                     help="what-if: what the caught liars agree on about a stranger is not used")
+    ap.add_argument("--oracle", action="store_true",
+                    help="what-if: a trainer asking about a peer also asks every trainer that dealt with it before")
     ap.add_argument("--measure", type=int, default=8, metavar="M",
                     help="meetings per pair measured (default 8; 1 is a quick proxy, mostly first meetings)")
     args = ap.parse_args(argv)
@@ -177,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             **saved_caps, "max_subjects": 10**9, "max_reporters_per_subject": 10**9,
             "max_reporters": 10**9, "max_reports": 10**9}
     undo_agreement = without_agreement() if args.no_agreement else None
+    undo_oracle = with_oracle() if args.oracle else None
     scenario = cold_start(args.n, args.attack, args.liars, args.measure)
     started = time.perf_counter()
     try:
@@ -186,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         witness.WitnessBook.__init__.__kwdefaults__ = saved_caps
         if undo_agreement is not None:
             undo_agreement()
+        if undo_oracle is not None:
+            undo_oracle()
     took = time.perf_counter() - started
 
     attackers = int(round(scenario.n * scenario.malicious))
@@ -193,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"N={args.n} {args.attack} cold, {args.measure} meeting{'s' if args.measure > 1 else ''} per pair, seed {args.seed}, shared, "
           f"liars {args.liars}; honest broadcasts every "
           f"{args.broadcast_every} s{'; no caps on reports' if args.no_caps else ''}"
-          f"{'; the caught liars agreeing not used' if args.no_agreement else ''}")
+          f"{'; the caught liars agreeing not used' if args.no_agreement else ''}"
+          f"{'; oracle: those that dealt with a peer asked too' if args.oracle else ''}")
     print(f"failed/accepted {100 * metrics['failed_per_accepted']:.1f}%  honest refused "
           f"{100 * metrics['honest_refused']:.1f}%")
     print(f"first meetings with attackers accepted: {accepted} ({accepted / attackers:.1f} per attacker)")

@@ -7,6 +7,7 @@ import pytest
 
 from collab_tui.core import reports as rp
 from collab_tui.core import shared, witness
+from collab_tui.core.engines import make_policy
 from collab_tui.core.trainer import NetworkedKernelTrainer
 from collab_tui.sim import cli
 from collab_tui.sim.behaviours import LIARS
@@ -160,3 +161,25 @@ def test_the_first_meetings_probe_accounts_for_every_free_failure_and_restores_w
     with pytest.raises(SystemExit):
         script.main(["--measure", "0"])
     assert "--measure must be at least 1" in capsys.readouterr().err
+
+
+def test_the_oracle_what_if_also_asks_every_trainer_that_dealt_with_the_peer_and_is_undone(capsys):
+    script = _first_meetings_script()
+    original = (NetworkedKernelTrainer.ask_about, NetworkedKernelTrainer._update_reputation)
+    undo = script.with_oracle()
+    try:
+        me = NetworkedKernelTrainer("me", policy=make_policy("shared"))
+        for name in ("d1", "d2"):
+            NetworkedKernelTrainer(name, policy=make_policy("shared"))._update_reputation("m0", False, "deadline missed", 1.0)
+        asked = me.ask_about("m0", 2.0, ["h1", "h2", "d2"])
+        reporters = [r for _, r in asked]
+        # the engine's picks first, then the trainers that dealt with m0 not already asked, once each
+        assert reporters[:3] == ["h1", "h2", "d2"] and reporters[3:] == ["d1"]
+        assert me.query_subjects(asked[3][0]) == ["m0"]        # a query the trainer will accept the answer to
+        assert [r for _, r in me.ask_about("x", 2.0, ["h1"])] == ["h1"]   # nobody dealt with x: the engine's picks only
+    finally:
+        undo()
+    assert (NetworkedKernelTrainer.ask_about, NetworkedKernelTrainer._update_reputation) == original
+    assert script.main(["--n", "20", "--oracle", "--measure", "1"]) == 0
+    assert "oracle: those that dealt with a peer asked too" in capsys.readouterr().out
+    assert (NetworkedKernelTrainer.ask_about, NetworkedKernelTrainer._update_reputation) == original
